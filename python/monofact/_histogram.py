@@ -38,6 +38,10 @@ def _integer_array(values: Any, name: str) -> U64Array:
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         if values.null_count:
             raise ConfigError(f"histogram column {name!r} has {values.null_count} null value(s)")
+        if not (pa.types.is_integer(values.type) or pa.types.is_floating(values.type)):
+            raise ConfigError(
+                f"histogram column {name!r} must hold non-negative integers, got {values.type}"
+            )
         arr = values.to_numpy(zero_copy_only=False)
     else:
         arr = np.asarray(values)

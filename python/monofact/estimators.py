@@ -223,7 +223,7 @@ def _idk_mask(arr: Any, extra: Iterable[str] = ()) -> npt.NDArray[np.bool_]:
     norm = pc.utf8_lower(pc.utf8_trim_whitespace(arr))
     norm = pc.utf8_trim_whitespace(pc.utf8_rtrim(norm, characters=".!"))
     vocab = sorted(IDK_STRINGS | {e.strip().lower() for e in extra})
-    hit = pc.is_in(norm, value_set=pa.array(vocab, type=pa.string()))
+    hit = pc.or_kleene(pc.is_in(norm, value_set=pa.array(vocab, type=pa.string())), pc.is_null(arr))
     return np.asarray(hit.fill_null(True).to_numpy(zero_copy_only=False), dtype=bool)
 
 
@@ -509,7 +509,9 @@ class GoodToulmin:
     smoothed estimators, ``k``/``q`` (binomial) or ``poisson_r`` give the smoothing
     distribution. ``reliable`` is False, with the reason in ``warning``, when the series
     breaks down: plain Good-Toulmin beyond t = 1, a negative prediction, more new keys than new
-    samples, or a prediction that decreases as t grows.
+    samples, a plain series that decreases as t grows, or a smoothed one used beyond
+    ``t = ln n`` (where the Orlitsky-Suresh-Wu error guarantee ends). The smoothed estimators
+    are not checked for monotonicity in t: their k, q or r change with t by design.
     """
 
     t: float
@@ -648,15 +650,18 @@ def good_toulmin(
         problems.append(f"the prediction {value:.6g} is negative")
     elif value > n_total * tf + 1e-9:
         problems.append(f"the prediction {value:.6g} exceeds the {n_total * tf:.6g} new samples")
-    if tf > 0 and math.isfinite(value):
+    if smoothing is None and 0 < tf and math.isfinite(value):
+        # The true expected number of new keys grows with t; the plain series may not.
         grid = np.linspace(0.0, tf, 65)[1:]
-        if smoothing is None:
-            vals = np.array([_gt_sum(i, phi, float(g)) for g in grid])
-        else:
-            grid = grid[grid > 1.0]
-            vals = np.array([_u_value(i, phi, n_total, float(g), smoothing, q)[0] for g in grid])
-        if vals.size > 1 and np.any(np.diff(vals) < -1e-9 * max(1.0, float(np.abs(vals).max()))):
+        vals = np.array([_gt_sum(i, phi, float(g)) for g in grid])
+        if np.any(np.diff(vals) < -1e-9 * max(1.0, float(np.abs(vals).max()))):
             problems.append("the prediction decreases as t grows (non-monotone)")
+    if smoothing is not None and tf > math.log(n_total):
+        # Orlitsky-Suresh-Wu guarantee a vanishing error only up to t ~ ln n.
+        problems.append(
+            f"t = {tf:g} exceeds ln(n) = {math.log(n_total):.3g}, beyond which "
+            "the smoothed estimator's error guarantee fails"
+        )
     distinct = int(sum(int(v) for v in n.tolist()))
     return GoodToulmin(
         t=tf,
