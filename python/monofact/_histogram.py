@@ -211,7 +211,7 @@ def total_samples(r: U64Array, n: U64Array) -> int:
 class SampleStats:
     """The sample count and singleton rate a floor needs, and where they came from."""
 
-    samples: int
+    samples: float
     singleton_rate: float
     source: str
 
@@ -244,7 +244,7 @@ def sample_stats(
     10000
     """
     src: list[str] = []
-    n_val: int | None = None
+    n_val: float | None = None
     sr_val: float | None = None
     if samples is not None:
         n_val = _check_samples(samples)
@@ -278,11 +278,15 @@ def sample_stats(
     return SampleStats(samples=n_val, singleton_rate=sr_val, source="+".join(src))
 
 
-def _check_samples(samples: Any) -> int:
+def _check_samples(samples: Any) -> float:
+    """A sample count: a finite number >= 1 (kept an int when integral; a scaled estimate of a
+    sampled run may be fractional)."""
     try:
         f = float(samples)
     except (TypeError, ValueError):
-        raise ConfigError(f"samples must be a positive integer, got {samples!r}") from None
-    if math.isnan(f) or math.isinf(f) or f < 1 or f != math.floor(f):
-        raise ConfigError(f"samples must be a positive integer, got {samples!r}")
-    return int(samples) if isinstance(samples, (int, np.integer)) else int(f)
+        raise ConfigError(f"samples must be a number >= 1, got {samples!r}") from None
+    if math.isnan(f) or math.isinf(f) or f < 1:
+        raise ConfigError(f"samples (N) must be a finite number >= 1, got {samples!r}")
+    if isinstance(samples, (int, np.integer)):
+        return int(samples)
+    return int(f) if f == math.floor(f) and f < _TWO_53 else f

@@ -102,7 +102,7 @@ class GoodTuring:
     missing_mass: float
     coverage: float
     n1: int | None
-    samples: int
+    samples: float
     confidence: float
     radius: float
     low: float
