@@ -529,3 +529,18 @@ def test_good_toulmin_on_poisson_fingerprints_is_reliable_for_small_t(
     # Expected new keys: keys e^-lam (1 - e^-(t lam)), up to rounding of the fingerprint.
     want = keys * math.exp(-lam) * (1 - math.exp(-0.5 * lam))
     assert g.new_keys == pytest.approx(want, rel=0.05, abs=3.0)
+
+
+def test_huge_counts_do_not_overflow_into_nonsense() -> None:
+    hist = {r: max(1, int(1e9 / r**2)) for r in range(1, 2000)}
+    hist[10**9] = 1
+    hist[10**12] = 3
+    small = est.good_toulmin(hist, 0.3)
+    assert small.reliable and math.isfinite(small.new_keys) and small.new_keys > 0
+    for smoothing in ("binomial", "poisson"):
+        g = est.good_toulmin(hist, 3.0, smoothing=smoothing)  # type: ignore[arg-type]
+        assert math.isfinite(g.new_keys) and g.new_keys > small.new_keys
+    blown = est.good_toulmin(hist, 2.0)
+    assert not blown.reliable and "overflowed" in blown.warning
+    e = est.extrapolate_singleton_rate(hist, 0.3)
+    assert e.reliable and 0 < e.singleton_rate < e.singleton_rate_now

@@ -548,22 +548,49 @@ def _binomial_tail(k: int, q: float, i: npt.NDArray[np.int64]) -> F64Array:
 
 
 def _poisson_tail(lam: float, i: npt.NDArray[np.int64]) -> F64Array:
-    """P(L >= i) for L ~ Poisson(lam), vectorized over i >= 1."""
-    top = int(i.max()) if i.size else 0
-    pmf = np.empty(top + 1)
-    pmf[0] = math.exp(-lam)
-    for j in range(1, top + 1):
-        pmf[j] = pmf[j - 1] * lam / j
-    cdf_below = np.concatenate(([0.0], np.cumsum(pmf)))  # cdf_below[j] = P(L < j)
-    return np.asarray(np.clip(1.0 - cdf_below[i], 0.0, 1.0), dtype=np.float64)
+    """P(L >= i) for L ~ Poisson(lam), vectorized over i >= 1.
+
+    Summed from the top (not ``1 - cdf``) so that tiny tails stay accurate: they get multiplied
+    by ``t^i``. The pmf is tabulated until it underflows, whatever the largest r.
+    """
+    pmf = [math.exp(-lam)]
+    j = 0
+    while j <= lam or pmf[-1] > 1e-320:
+        j += 1
+        pmf.append(pmf[-1] * lam / j)
+    tail = np.concatenate((np.cumsum(np.array(pmf)[::-1])[::-1], [0.0]))  # tail[j] = P(L >= j)
+    tail[0] = 1.0
+    return np.asarray(tail[np.minimum(i, len(pmf))], dtype=np.float64)
+
+
+def _signed_power_sum(
+    i: F64Array, w: F64Array, t: float, shift: float = 0.0, sign_at_odd: float = 1.0
+) -> float:
+    """``sum_i s_i t^(i - shift) w_i`` with s_i = sign_at_odd for odd i, -sign_at_odd for even i.
+
+    Computed as ``exp((i - shift) ln t + ln w)`` so huge r neither overflow ``t^i`` nor turn
+    ``inf * 0`` into NaN; a truly overflowing series returns inf or NaN (reported as such).
+    """
+    mask = w > 0
+    if not np.any(mask):
+        return 0.0
+    ii = i[mask]
+    expo = ii - shift
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        sign = np.where(np.mod(ii, 2) == 1, sign_at_odd, -sign_at_odd)
+        direct = sign * np.power(t, expo) * w[mask]
+        if np.all(np.isfinite(direct)):
+            return float(np.sum(direct))
+        logt = math.log(t) if t > 0 else -math.inf
+        logmag = np.where(expo == 0, 0.0, expo * logt) + np.log(w[mask])
+        mag = np.exp(logmag)
+        return float(np.sum(sign * mag))
 
 
 def _gt_sum(i: F64Array, phi: F64Array, t: float, weights: F64Array | None = None) -> float:
-    # -sum (-t)^i w_i phi_i, with logs to avoid overflow for large i (terms may be huge).
+    # U = -sum (-t)^i w_i phi_i = sum_{i odd} t^i w phi - sum_{i even} t^i w phi
     w = phi if weights is None else phi * weights
-    with np.errstate(over="ignore", invalid="ignore"):
-        terms = np.where(w != 0, -np.power(-t, i) * w, 0.0)
-    return float(np.sum(terms))
+    return _signed_power_sum(i, w, t)
 
 
 def _u_value(
@@ -715,12 +742,11 @@ class SingletonRateExtrapolation:
         )
 
 
-def _sr_series(i: F64Array, phi: F64Array, n_total: int, t: F64Array) -> F64Array:
-    # sr(t) = (1/n) sum_i i (-t)^(i-1) phi_i, for a vector of t.
-    with np.errstate(over="ignore", invalid="ignore"):
-        pw = np.power(-t[:, None], i[None, :] - 1.0)
-        out = (pw * (i * phi)[None, :]).sum(axis=1) / n_total
-    return np.asarray(out, dtype=np.float64)
+def _sr_series(i: F64Array, phi: F64Array, n_total: float, t: F64Array) -> F64Array:
+    # sr(t) = (1/n) sum_i i (-t)^(i-1) phi_i: + for odd i, - for even i.
+    w = i * phi
+    out = np.array([_signed_power_sum(i, w, float(x), shift=1.0) for x in t])
+    return np.asarray(out / n_total, dtype=np.float64)
 
 
 def extrapolate_singleton_rate(
