@@ -137,7 +137,14 @@ def _fail(cmd: str, exc: BaseException) -> int:
 
 
 def run_floor(args: argparse.Namespace) -> int:
-    """Handler of ``monofact floor``; returns the exit code."""
+    """Handler of ``monofact floor``; returns the exit code (0 ok, 2 bad input).
+
+    >>> ns = argparse.Namespace(counts="/nonexistent.parquet", min_wrong=364.0, max_wrong=None,
+    ...     calibration_gap=0.0, confidence=0.99, singleton_rate=None, samples=None,
+    ...     extrapolate=None, format="table")
+    >>> run_floor(ns)  # prints one line to stderr
+    2
+    """
     from monofact.floors import hallucination_floor
 
     try:
@@ -168,7 +175,11 @@ def run_floor(args: argparse.Namespace) -> int:
 
 
 def run_grade(args: argparse.Namespace) -> int:
-    """Handler of ``monofact grade``; returns the exit code."""
+    """Handler of ``monofact grade``; returns the exit code (0 ok, 2 bad input).
+
+    >>> run_grade(argparse.Namespace(results="/nonexistent.jsonl", targets="0.5", format="json"))
+    2
+    """
     from monofact.grading import grade
 
     try:

@@ -209,7 +209,11 @@ def total_samples(r: U64Array, n: U64Array) -> int:
 
 @dataclass(frozen=True)
 class SampleStats:
-    """The sample count and singleton rate a floor needs, and where they came from."""
+    """The sample count and singleton rate a floor needs, and where they came from.
+
+    >>> SampleStats(samples=10, singleton_rate=0.5, source="given").samples
+    10
+    """
 
     samples: float
     singleton_rate: float

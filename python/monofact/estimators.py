@@ -97,6 +97,10 @@ class GoodTuring:
     ``coverage = 1 - missing_mass`` is Good's coverage. ``low``/``high`` bound the true missing
     mass with probability ``>= confidence`` (clipped to [0, 1]; ``clipped`` says whether the
     clip changed anything). ``bias_bound = 1/N``: ``0 <= E[GT] - E[M] <= 1/N``.
+
+    >>> gt = good_turing({1: 200_000, 2: 400_000}, confidence=0.99)
+    >>> gt.missing_mass, round(gt.radius, 8), gt.clipped
+    (0.2, 0.00592455, False)
     """
 
     missing_mass: float
@@ -232,6 +236,10 @@ class SingletonRate:
     """IDK-aware singleton rate (KNVZ Definition 2): singleton prompts over all samples.
 
     ``float(result)`` is the rate.
+
+    >>> s = singleton_rate([("c1", "a"), ("c1", "IDK"), ("c2", "b"), ("c2", "c")])
+    >>> float(s), s.singletons, s.idk_samples, s.prompts
+    (0.25, 1, 1, 2)
     """
 
     singleton_rate: float
@@ -339,6 +347,10 @@ class SimpleGoodTuring:
     ``smoothed`` (True where ``r*`` comes from the fitted line, i.e. at and after the switch).
     ``p0 = n_1/N`` is the total mass of unseen keys; ``a``, ``b`` the intercept and slope of
     ``ln Z = a + b ln r``; ``switch_r`` the first r estimated from the line.
+
+    >>> sgt = simple_good_turing({1: 10, 2: 6, 3: 4, 5: 2, 8: 1})
+    >>> round(sgt.prob(1), 5), round(sgt.prob(0), 4), sgt.to_arrow().num_rows
+    (0.01203, 0.1923, 5)
     """
 
     r: npt.NDArray[np.uint64]
@@ -512,6 +524,10 @@ class GoodToulmin:
     samples, a plain series that decreases as t grows, or a smoothed one used beyond
     ``t = ln n`` (where the Orlitsky-Suresh-Wu error guarantee ends). The smoothed estimators
     are not checked for monotonicity in t: their k, q or r change with t by design.
+
+    >>> g = good_toulmin({1: 10, 2: 6, 3: 4, 5: 2, 8: 1}, 2.0, smoothing="poisson")
+    >>> round(g.new_keys, 6), round(g.poisson_r, 6), g.reliable
+    (12.461415, 1.537117, True)
     """
 
     t: float
@@ -716,6 +732,10 @@ class SingletonRateExtrapolation:
     ``singleton_rate`` is ``sr(t) = (1/n) sum_i i (-t)^(i-1) phi_i``; ``reliable`` is False,
     with the reason in ``warning``, when ``t > 0.5`` or the series breaks down (``sr(s)`` leaves
     [0, 1] or increases somewhere on ``0 <= s <= t``; the true curve is non-increasing).
+
+    >>> e = extrapolate_singleton_rate({1: 10, 2: 6, 3: 4, 5: 2, 8: 1}, 1.0)
+    >>> round(e.singleton_rate, 6), e.reliable, "non-monotone" in e.warning
+    (0.230769, False, True)
     """
 
     t: float

@@ -125,6 +125,14 @@ class Floor:
     Values are never clipped: a negative ``lower`` is reported as such, with ``vacuous=True``.
     ``factor``, ``reliable`` and ``warning`` describe an extrapolated floor (see
     :meth:`extrapolate`).
+
+    >>> f = hallucination_floor(singleton_rate=0.2, samples=10_000, min_wrong=364)
+    >>> round(f.lower_paper, 6), f.vacuous, round(f.asymptotic, 6)
+    (-0.708115, True, 0.194505)
+    >>> sorted(f.terms)
+    ['calibration_gap', 'finite_sample_slack', 'singleton_rate', 'two_over_min_wrong']
+    >>> print(str(f).splitlines()[-2])  # doctest: +ELLIPSIS
+      The guaranteed bound is VACUOUS (negative: it says nothing) because the finite-sample ...
     """
 
     singleton_rate: float
@@ -269,6 +277,15 @@ class Floor:
         ``samples``, ``singletons`` and ``singleton_rate`` (fact counts have it). Columns of the
         result: ``group, samples, singletons, singleton_rate, missing_term, slack, lower,
         lower_paper, asymptotic, upper, upper_paper, vacuous``.
+
+        >>> class Facts:  # stands in for count_facts(...) results
+        ...     summary = {"samples": 10**9, "singleton_rate": 0.2}
+        ...     def singleton_rates(self, by="relation"):
+        ...         return pa.table({"group": ["born", "died"], "samples": [10**9, 100],
+        ...                          "singletons": [2 * 10**8, 20], "singleton_rate": [0.2, 0.2]})
+        >>> t = hallucination_floor(Facts(), min_wrong=364).by_group()
+        >>> t.column("group").to_pylist(), t.column("vacuous").to_pylist()
+        (['born', 'died'], [False, True])
         """
         fn = getattr(self._counts, "singleton_rates", None)
         if not callable(fn):
@@ -342,6 +359,14 @@ class Floor:
         singleton rate came from a summary rather than the histogram's ``n_1/N`` (IDK-aware fact
         counts), the summary rate is scaled by ``sr_hist(t)/sr_hist(0)``. The result has
         ``reliable=False`` and a ``warning`` when ``t > 0.5`` or the series breaks down.
+
+        >>> big = {1: 300_000, 2: 60_000, 3: 20_000, 4: 8_000, 5: 4_000, 8: 1_000}
+        >>> f = hallucination_floor(big, min_wrong=364)
+        >>> e = f.extrapolate(factor=1.2)
+        >>> e.samples == 1.2 * f.samples, e.singleton_rate < f.singleton_rate, e.reliable
+        (True, True, True)
+        >>> f.extrapolate(factor=10).reliable
+        False
         """
         try:
             k = float(factor)
@@ -613,7 +638,11 @@ def calibration_gap(
 
 @dataclass(frozen=True)
 class ArbitraryFacts:
-    """Expectations for KNVZ's arbitrary-facts model (MATH.md T6)."""
+    """Expectations for KNVZ's arbitrary-facts model (MATH.md T6).
+
+    >>> arbitrary_facts_expectations(1e4, 1e4, 0.5).memorizer_error > 0.30
+    True
+    """
 
     singleton_rate: float
     missing_mass: float

@@ -248,6 +248,12 @@ class TargetGrade:
     - ``binary_score_always`` vs ``binary_score_abstaining``: binary score of answering every
       item the model answered vs the confidence > t policy; ``guessing_gain`` their
       difference: what bluffing earns under binary grading.
+
+    >>> rows = [{"answer": "a", "correct": True, "confidence": 0.9},
+    ...         {"answer": "b", "correct": False, "confidence": 0.3}]
+    >>> tg = grade(rows, thresholds=[0.75]).targets[0]
+    >>> tg.penalty, tg.score, tg.threshold_score, tg.guessing_gain
+    (3.0, -1.0, 0.5, 0.0)
     """
 
     t: float
@@ -275,6 +281,12 @@ class Grades:
     Rates are over all ``n`` items: ``accuracy`` (right), ``error_rate`` (wrong),
     ``abstention_rate`` (IDK); ``binary_score = accuracy`` (binary grading);
     ``accuracy_answered`` is accuracy among answered items (None if none were answered).
+
+    >>> g = grade([{"answer": "a", "correct": True}, {"answer": None, "correct": None}])
+    >>> g.accuracy, g.abstention_rate, g.accuracy_answered, g.target(0.9).calibrated
+    (0.5, 0.5, 1.0, True)
+    >>> g.to_arrow().num_rows
+    3
     """
 
     n: int
