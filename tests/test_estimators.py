@@ -398,7 +398,7 @@ def test_sgt_agrees_with_nltk_on_kjv_trigrams(
     assert ours.b == pytest.approx(nl._slope, rel=1e-12)
     assert ours.a == pytest.approx(nl._intercept, rel=1e-12)
     assert ours.switch_r == nl._switch_at
-    representative = {}
+    representative: dict[int, tuple[str, str, str]] = {}
     for key, c in kjv_trigrams.items():
         representative.setdefault(c, key)
     theirs = np.array([nl.prob(representative[int(r)]) for r in ours.r])
@@ -538,9 +538,20 @@ def test_huge_counts_do_not_overflow_into_nonsense() -> None:
     small = est.good_toulmin(hist, 0.3)
     assert small.reliable and math.isfinite(small.new_keys) and small.new_keys > 0
     for smoothing in ("binomial", "poisson"):
-        g = est.good_toulmin(hist, 3.0, smoothing=smoothing)  # type: ignore[arg-type]
+        g = est.good_toulmin(hist, 3.0, smoothing=smoothing)
         assert math.isfinite(g.new_keys) and g.new_keys > small.new_keys
     blown = est.good_toulmin(hist, 2.0)
     assert not blown.reliable and "overflowed" in blown.warning
     e = est.extrapolate_singleton_rate(hist, 0.3)
     assert e.reliable and 0 < e.singleton_rate < e.singleton_rate_now
+
+
+def test_histogram_attribute_and_incomplete_summary() -> None:
+    class WithAttr:
+        def __init__(self) -> None:
+            self.histogram = pa.table({"r": [1, 2], "n_r": [4, 3]})
+            self.summary = {"samples": None, "singleton_rate": None}
+
+    assert as_histogram(WithAttr())[1].tolist() == [4, 3]
+    s = sample_stats(WithAttr())
+    assert (s.samples, s.singleton_rate, s.source) == (10, 0.4, "histogram")

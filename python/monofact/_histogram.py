@@ -146,6 +146,8 @@ def _raw(obj: Any, depth: int = 0) -> tuple[U64Array, U64Array]:
     hist = getattr(obj, "histogram", None)
     if callable(hist):
         return _raw(hist(), depth + 1)
+    if hist is not None:  # a `histogram` attribute holding the table itself
+        return _raw(hist, depth + 1)
     to_arrow = getattr(obj, "to_arrow", None)
     if callable(to_arrow):  # polars DataFrame
         return _raw(to_arrow(), depth + 1)
@@ -258,7 +260,11 @@ def sample_stats(
         src.append("singleton_rate=")
     if (n_val is None or sr_val is None) and counts is not None:
         summ = _summary(counts)
-        if summ is not None and "samples" in summ and "singleton_rate" in summ:
+        if (
+            summ is not None
+            and summ.get("samples") is not None
+            and summ.get("singleton_rate") is not None
+        ):
             if n_val is None:
                 n_val = _check_samples(summ["samples"])
             if sr_val is None:
