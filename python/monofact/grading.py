@@ -381,10 +381,11 @@ class Grades:
             "score: right +1, IDK 0, wrong -t/(1-t). calibrated: accuracy among answered > t."
         )
         if self.has_confidence:
+            lines.append("score@conf>t: answering only when confidence > t (share answered).")
+            lines.append("best s: the best policy 'answer iff confidence >= s', and its score.")
             lines.append(
-                "score@conf>t: answering only when confidence > t; best s: best policy "
-                "'answer iff confidence >= s'; bin gain: binary score of answering everything "
-                "minus that of the conf>t policy (what guessing earns under binary grading)."
+                "bin gain: binary score of answering everything minus that of the conf>t "
+                "policy (what guessing earns under binary grading)."
             )
         return "\n".join(lines)
 
