@@ -29,7 +29,7 @@ import numpy.typing as npt
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
-from monofact._histogram import as_histogram, sample_stats, total_samples
+from monofact._histogram import _check_samples, as_histogram, sample_stats, total_samples
 from monofact.errors import ConfigError
 
 __all__ = [
@@ -164,9 +164,14 @@ def good_turing(
             n_total, mm, n1 = st.samples, st.singleton_rate, None
         else:
             r, n = as_histogram(counts)
-            n_total = total_samples(r, n) if samples is None else int(samples)
+            hist_n = total_samples(r, n)
             n1 = int(n[0]) if int(r[0]) == 1 else 0
-            mm = n1 / n_total if singleton_rate is None else float(singleton_rate)
+            st = sample_stats(
+                None,
+                singleton_rate=n1 / hist_n if singleton_rate is None else singleton_rate,
+                samples=hist_n if samples is None else samples,
+            )
+            n_total, mm = st.samples, st.singleton_rate
     rad = missing_mass_radius(n_total, confidence, idk=idk)
     lo_raw, hi_raw = mm - rad, mm + rad
     lo, hi = max(0.0, lo_raw), min(1.0, hi_raw)
@@ -534,7 +539,7 @@ class GoodToulmin:
     new_keys: float
     distinct: int
     distinct_after: float
-    samples: int
+    samples: float
     method: str
     k: int | None
     q: float | None
@@ -612,7 +617,7 @@ def _gt_sum(i: F64Array, phi: F64Array, t: float, weights: F64Array | None = Non
 def _u_value(
     i: F64Array,
     phi: F64Array,
-    n_total: int,
+    n_total: float,
     t: float,
     smoothing: Smoothing | None,
     q_kind: BinomialQ,
@@ -639,7 +644,7 @@ def good_toulmin(
     smoothing: Smoothing | None = None,
     *,
     q: BinomialQ = "2/(t+2)",
-    samples: int | None = None,
+    samples: float | None = None,
 ) -> GoodToulmin:
     """Good-Toulmin prediction of new distinct keys in a corpus ``(1 + t)`` times as large.
 
@@ -672,7 +677,7 @@ def good_toulmin(
             "for t <= 1 plain Good-Toulmin (smoothing=None) is reliable"
         )
     r, n = as_histogram(counts)
-    n_total = total_samples(r, n) if samples is None else int(samples)
+    n_total = total_samples(r, n) if samples is None else _check_samples(samples)
     i = r.astype(np.float64)
     phi = n.astype(np.float64)
     value, k, qv, lam = _u_value(i, phi, n_total, tf, smoothing, q)
@@ -741,7 +746,7 @@ class SingletonRateExtrapolation:
     t: float
     singleton_rate: float
     singleton_rate_now: float
-    samples: int
+    samples: float
     samples_after: float
     reliable: bool
     warning: str
@@ -770,7 +775,7 @@ def _sr_series(i: F64Array, phi: F64Array, n_total: float, t: F64Array) -> F64Ar
 
 
 def extrapolate_singleton_rate(
-    counts: Any, t: float, *, max_t: float = 0.5, samples: int | None = None
+    counts: Any, t: float, *, max_t: float = 0.5, samples: float | None = None
 ) -> SingletonRateExtrapolation:
     """Singleton rate of a corpus ``(1 + t)`` times larger (MATH.md section 6, Poisson model).
 
@@ -791,7 +796,7 @@ def extrapolate_singleton_rate(
     if math.isnan(tf) or math.isinf(tf) or tf < 0:
         raise ConfigError(f"t (relative growth of the corpus) must be >= 0, got {t!r}")
     r, n = as_histogram(counts)
-    n_total = total_samples(r, n) if samples is None else int(samples)
+    n_total = total_samples(r, n) if samples is None else _check_samples(samples)
     i = r.astype(np.float64)
     phi = n.astype(np.float64)
     grid = np.linspace(0.0, tf, 129) if tf > 0 else np.array([0.0])
