@@ -377,6 +377,7 @@ def test_sgt_switch_uses_turing_estimates_before_the_switch() -> None:
 # 3. The 1.96 confidence factor is hard-coded (ours is the `z` parameter).
 # 4. prob() of an unseen sample divides P0 evenly over `bins - B` unseen bins (B + 1 by
 #    default, so the single default unseen bin gets all of P0); G&S give only the total P0.
+# 5. (not tested: a plain bug) check() raises AttributeError (it reads a missing self._Nr).
 
 
 @pytest.fixture(scope="module")
@@ -409,6 +410,17 @@ def test_sgt_agrees_with_nltk_on_kjv_trigrams(
     # Deviation 2: discount() is S(1)/N, not P0.
     assert nl.discount() == pytest.approx(math.exp(ours.a) / ours.samples, rel=1e-12)
     assert abs(nl.discount() - ours.p0) > 0.01
+
+
+def test_sgt_agrees_with_nltk_on_t8() -> None:
+    prob = pytest.importorskip("nltk.probability")
+    counts = [1] * 10 + [2] * 6 + [3] * 4 + [5] * 2 + [8]
+    nl = prob.SimpleGoodTuringProbDist(prob.FreqDist({f"k{i}": c for i, c in enumerate(counts)}))
+    ours = est.simple_good_turing(PHI)
+    first_key = {1: "k0", 2: "k10", 3: "k16", 5: "k20", 8: "k22"}
+    for r, p in zip(ours.r.tolist(), ours.p.tolist()):
+        assert nl.prob(first_key[r]) == pytest.approx(p, rel=1e-12)
+    assert (nl._slope, nl._switch_at) == (pytest.approx(ours.b, rel=1e-12), ours.switch_r)
 
 
 def test_nltk_deviation_on_flat_slope() -> None:
