@@ -89,8 +89,15 @@ def test_floor_saved_counts_directory(tmp_path: Path, capsys: pytest.CaptureFixt
     out = json.loads(capsys.readouterr().out)
     assert out["samples"] == 10**9 and out["singleton_rate"] == 0.2
     assert out["lower_paper"] == pytest.approx(0.189467, abs=1e-6)
-    # Without summary.json the histogram gives N and sr.
+    # A manifest.json carrying the summary works too.
     (d / "summary.json").unlink()
+    (d / "manifest.json").write_text(
+        json.dumps({"version": 1, "summary": {"samples": 10**6, "singleton_rate": 0.2}})
+    )
+    assert run(["floor", str(d), "--min-wrong", "364", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["samples"] == 10**6
+    # Without a summary the histogram gives N and sr.
+    (d / "manifest.json").unlink()
     assert run(["floor", str(d), "--min-wrong", "364", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["samples"] == 52
 

@@ -71,8 +71,13 @@ def load_counts(path: str) -> Any:
             raise InputError(f"{path}: directory has no histogram.parquet (not saved counts?)")
         summary = None
         sum_path = os.path.join(path, "summary.json")
+        manifest_path = os.path.join(path, "manifest.json")
         if os.path.isfile(sum_path):
             summary = _usable_summary(_read_json(sum_path))
+        elif os.path.isfile(manifest_path):  # a manifest may carry the summary instead
+            manifest = _read_json(manifest_path)
+            if isinstance(manifest, Mapping):
+                summary = _usable_summary(manifest.get("summary"))
         try:
             table = pq.read_table(hist_path)
         except (pa.ArrowInvalid, OSError) as exc:
