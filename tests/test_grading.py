@@ -295,3 +295,15 @@ def test_grade_matches_a_direct_computation(
     assert tg.best_score is not None
     assert tg.best_score >= max(0.0, tg.score, tg.threshold_score) - 1e-12
     assert tg.guessing_gain is not None and tg.guessing_gain >= 0
+
+
+def test_answer_column_types() -> None:
+    for arr in (
+        pa.array(["x", "IDK", None, ""], pa.string_view()),
+        pa.array(["x", "IDK", None, ""], pa.large_string()),
+        pa.array(["x", "IDK", None, ""]).dictionary_encode(),
+        pa.array([7, None, None, None], pa.int64()),
+    ):
+        t = pa.table({"answer": arr, "correct": [True, False, False, False]})
+        g = grade(t)
+        assert (g.answered, g.abstained, g.correct) == (1, 3, 1), arr.type

@@ -220,6 +220,9 @@ def _idk_mask(arr: Any, extra: Iterable[str] = ()) -> npt.NDArray[np.bool_]:
         arr = arr.combine_chunks()
     if pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_decode()
+    is_view = getattr(pa.types, "is_string_view", None)
+    if is_view is not None and is_view(arr.type):
+        arr = arr.cast(pa.large_string())
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         if pa.types.is_floating(arr.type):
             return np.asarray(
