@@ -80,34 +80,41 @@ def target_score(q: float, t: float) -> float:
 # --------------------------------------------------------------------------------------------
 # KNVZ Table 2
 
-#: KNVZ Table 2: how popular benchmarks grade abstentions. ``binary_grading`` is True when a
-#: response is scored right/wrong; ``idk_credit`` is "none" or "partial".
+#: KNVZ Table 2: how popular benchmarks grade abstentions. ``binary_grading`` is True when the
+#: primary metric is strict correct/incorrect accuracy; ``idk_credit`` ("none" or "partial") says
+#: whether an abstention can earn any credit; ``lm_graded`` marks the table's asterisk (graded
+#: by language models, so a wrong bluff may occasionally be scored as correct); ``note`` holds
+#: the table's footnotes.
 BENCHMARKS: list[dict[str, Any]] = [
     {"benchmark": "GPQA", "scoring_method": "Multiple-choice accuracy",
-     "binary_grading": True, "idk_credit": "none"},
+     "binary_grading": True, "idk_credit": "none", "lm_graded": False, "note": ""},
     {"benchmark": "MMLU-Pro", "scoring_method": "Multiple-choice accuracy",
-     "binary_grading": True, "idk_credit": "none"},
+     "binary_grading": True, "idk_credit": "none", "lm_graded": False, "note": ""},
     {"benchmark": "IFEval", "scoring_method": "Programmatic instruction verification",
-     "binary_grading": True, "idk_credit": "none"},
-    {"benchmark": "Omni-MATH", "scoring_method": "Equivalence grading (LM-judged)",
-     "binary_grading": True, "idk_credit": "none"},
-    {"benchmark": "WildBench", "scoring_method": "LM-graded rubric (1-10 scale)",
-     "binary_grading": False, "idk_credit": "partial"},
-    {"benchmark": "BBH", "scoring_method": "Multiple-choice / exact match",
-     "binary_grading": True, "idk_credit": "none"},
-    {"benchmark": "MATH (L5 split)", "scoring_method": "Equivalence grading (LM-judged)",
-     "binary_grading": True, "idk_credit": "none"},
+     "binary_grading": True, "idk_credit": "none", "lm_graded": False,
+     "note": "aggregates several binary rubric sub-scores into a composite score"},
+    {"benchmark": "Omni-MATH", "scoring_method": "Equivalence grading",
+     "binary_grading": True, "idk_credit": "none", "lm_graded": True, "note": ""},
+    {"benchmark": "WildBench", "scoring_method": "LM-graded rubric",
+     "binary_grading": False, "idk_credit": "partial", "lm_graded": True,
+     "note": "1-10 rubric; an IDK may score below a 'fair' response with hallucinations"},
+    {"benchmark": "BBH", "scoring_method": "Multiple-choice / exact-match",
+     "binary_grading": True, "idk_credit": "none", "lm_graded": False, "note": ""},
+    {"benchmark": "MATH (L5 split)", "scoring_method": "Equivalence grading",
+     "binary_grading": True, "idk_credit": "none", "lm_graded": True, "note": ""},
     {"benchmark": "MuSR", "scoring_method": "Multiple-choice accuracy",
-     "binary_grading": True, "idk_credit": "none"},
+     "binary_grading": True, "idk_credit": "none", "lm_graded": False, "note": ""},
     {"benchmark": "SWE-bench", "scoring_method": "Patch passes unit tests",
-     "binary_grading": True, "idk_credit": "none"},
-    {"benchmark": "HLE", "scoring_method": "Multiple-choice / equivalence grading (LM-judged)",
-     "binary_grading": True, "idk_credit": "none"},
+     "binary_grading": True, "idk_credit": "none", "lm_graded": False, "note": ""},
+    {"benchmark": "HLE", "scoring_method": "Multiple-choice / equivalence grading",
+     "binary_grading": True, "idk_credit": "none", "lm_graded": True, "note": ""},
 ]  # fmt: skip
 
 
 def benchmarks() -> Any:
-    """KNVZ Table 2 as a pyarrow Table (benchmark, scoring_method, binary_grading, idk_credit).
+    """KNVZ Table 2 as a pyarrow Table.
+
+    Columns: benchmark, scoring_method, binary_grading, idk_credit, lm_graded, note.
 
     WildBench's rubric may even score an IDK below a "fair" hallucinated answer.
 
@@ -121,6 +128,8 @@ def benchmarks() -> Any:
             ("scoring_method", pa.string()),
             ("binary_grading", pa.bool_()),
             ("idk_credit", pa.string()),
+            ("lm_graded", pa.bool_()),
+            ("note", pa.string()),
         ]
     )
     return pa.Table.from_pylist([dict(b) for b in BENCHMARKS], schema=schema)

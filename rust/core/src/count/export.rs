@@ -144,3 +144,39 @@ impl<K: NKey> KeyTable for Partitioned<K> {
         }
     }
 }
+
+/// Streams exported keys as record batches of `batch_rows` rows.
+pub struct KeyReader {
+    keys: ExportedKeys,
+    next: usize,
+    batch_rows: usize,
+}
+
+impl ExportedKeys {
+    pub fn into_reader(self, batch_rows: usize) -> KeyReader {
+        KeyReader {
+            keys: self,
+            next: 0,
+            batch_rows: batch_rows.max(1),
+        }
+    }
+}
+
+impl Iterator for KeyReader {
+    type Item = Result<RecordBatch, arrow_schema::ArrowError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.next >= self.keys.len() {
+            return None;
+        }
+        let to = (self.next + self.batch_rows).min(self.keys.len());
+        let batch = self.keys.batch(self.next, to);
+        self.next = to;
+        Some(Ok(batch))
+    }
+}
+
+impl arrow_array::RecordBatchReader for KeyReader {
+    fn schema(&self) -> SchemaRef {
+        ExportedKeys::schema()
+    }
+}
