@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -393,3 +394,20 @@ def test_bounds_are_ordered(sr: float, n: float, m: int, extra: int) -> None:
     assert f.upper is not None and f.upper_asymptotic is not None
     assert f.upper >= f.upper_asymptotic >= f.lower
     assert f.vacuous == (f.lower <= 0)
+
+
+def test_floor_of_real_ngram_counts(tmp_path: Path) -> None:
+    mf = pytest.importorskip("monofact")
+    if not hasattr(mf, "count_ngrams"):
+        pytest.skip("count_ngrams not built yet")
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("a b c a b d\na b c e f g\nx y z\n")
+    counts = mf.count_ngrams(str(corpus), n=2)
+    s = counts.summary
+    f = hallucination_floor(counts, min_wrong=10, max_wrong=10)
+    assert f.samples == s["samples"] and f.singleton_rate == pytest.approx(s["singleton_rate"])
+    assert f.source == "summary"
+    from monofact._histogram import as_histogram
+
+    r, n = as_histogram(counts)
+    assert int((r * n).sum()) == s["samples"] and int(n[0]) == s["n1"]
