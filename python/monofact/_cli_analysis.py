@@ -2,7 +2,9 @@
 
 ``monofact floor COUNTS --min-wrong 364``: COUNTS is a Parquet histogram (columns r, n_r), a
 JSON file ``{"r": n_r, ...}`` (or ``{"histogram": {...}, "summary": {...}}``), or a directory
-saved by ``counts.save`` (its ``histogram.parquet`` and, if present, ``summary.json``).
+saved by ``counts.save`` (its ``histogram.parquet`` and, if present, ``summary.json``, else the
+``summary`` entry of ``manifest.json``). A summary with ``samples`` and ``singleton_rate`` wins
+over the histogram (fact counts store their IDK-aware rate there).
 
 ``monofact grade RESULTS --targets 0.5,0.75,0.9``: RESULTS is a Parquet, CSV or JSONL file of
 evaluation results (question_id, answer, correct, optional confidence).
