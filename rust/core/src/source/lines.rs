@@ -296,6 +296,7 @@ pub(super) fn read_file(
         return Ok(stats);
     }
 
+    let budget = end.map_or(u64::MAX, |e| e - start);
     let mut first = start > 0;
     let mut docs_since = 0u64;
     loop {
@@ -380,14 +381,19 @@ pub(super) fn read_file(
         line_in_shard += 1;
         docs_since += 1;
         if docs_since >= 4096 {
-            let read = counter.swap(0, Ordering::Relaxed);
+            let read = counter.swap(0, Ordering::Relaxed).min(budget - reported);
             reported += read;
             progress.add(read, docs_since, 0);
             docs_since = 0;
             progress.check()?;
         }
     }
-    let read = counter.swap(0, Ordering::Relaxed);
+    // A range shard reads a little past its end (to finish its last line) and one byte before
+    // its start; it reports exactly its own range so shards add up to the file size.
+    let read = match end {
+        Some(_) => budget - reported,
+        None => counter.swap(0, Ordering::Relaxed),
+    };
     progress.add(read, docs_since, 0);
     stats.bytes = reported + read;
     Ok(stats)
