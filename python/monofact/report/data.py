@@ -194,9 +194,7 @@ def _extrapolation(floor: Floor) -> tuple[dict[str, list[Any]], float | None]:
 
 def _ngram_rows(obj: Any, hist_r: Sequence[int], hist_n: Sequence[int]) -> tuple[list[Any], ...]:
     top_tbl = obj.to_arrow(top_k=TOP_K).read_all()
-    top = [
-        {"ngram": str(row["ngram"]), "count": int(row["count"])} for row in top_tbl.to_pylist()
-    ]
+    top = [{"ngram": str(row["ngram"]), "count": int(row["count"])} for row in top_tbl.to_pylist()]
     # Least frequent: the stream is ordered by count descending, then tokens ascending, so the
     # first rows at the smallest count are the least frequent keys (ties alphabetical).
     if hist_n and hist_n[0] >= TOP_K:
@@ -246,7 +244,9 @@ def _fact_rows(obj: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         part = tbl.take(idx).sort_by(sort_keys)
         rows = []
         for row in part.to_pylist():
-            d = {c: ("" if row[c] is None else str(row[c])) for c in ("subject", "relation")}
+            d: dict[str, Any] = {
+                c: ("" if row[c] is None else str(row[c])) for c in ("subject", "relation")
+            }
             d["object"] = "" if row["object"] is None else str(row["object"])
             d["count"] = int(row["mentions"])
             if "documents" in row and row["documents"] is not None:
@@ -303,7 +303,7 @@ def collect(results: Sequence[Any], params: Params) -> list[ResultData]:
             summary=summary,
             hist_r=hist_r,
             hist_n=hist_n,
-            samples=floor.samples,
+            samples=int(floor.samples) if float(floor.samples).is_integer() else floor.samples,
             distinct=int(sum(hist_n)),
             n1=hist_n[0] if hist_r and hist_r[0] == 1 else 0,
             floor=floor,

@@ -20,7 +20,7 @@ from typing import Any
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import FuncFormatter, NullFormatter, PercentFormatter
 
 from monofact.report.data import Params, ResultData
 
@@ -45,7 +45,7 @@ _RC: dict[str, Any] = {
     "font.sans-serif": ["DejaVu Sans"],
     "font.size": 9.5,
     "axes.titlesize": 11.5,
-    "axes.titleweight": "semibold",
+    "axes.titleweight": "bold",
     "axes.titlelocation": "left",
     "axes.titlepad": 10,
     "axes.labelsize": 9.5,
@@ -89,7 +89,8 @@ class FigureFile:
 
 @contextmanager
 def _style() -> Iterator[None]:
-    with matplotlib.rc_context(_RC), warnings.catch_warnings():
+    rc: Any = _RC
+    with matplotlib.rc_context(rc), warnings.catch_warnings():
         # Corpus text may hold glyphs the font lacks; a box is drawn instead. Not an error.
         warnings.filterwarnings("ignore", message=r".*[Gg]lyph.*missing", category=UserWarning)
         warnings.filterwarnings("ignore", message=r".*constrained_layout", category=UserWarning)
@@ -102,6 +103,8 @@ def _save(fig: Figure, base: Path) -> tuple[Path, Path, bytes]:
     fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
     data = buf.getvalue()
     png.write_bytes(data)
+    # The layout is settled by the first save: keep it (same geometry, half the work).
+    fig.set_layout_engine("none")
     fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
     return png, svg, data
 
@@ -122,6 +125,27 @@ def _short(text: str, width: int = 46) -> str:
     return text if len(text) <= width else text[: width - 1] + "\u2026"
 
 
+_SUPER = str.maketrans(
+    "-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"
+)
+
+
+def _pow10(v: float, _pos: Any = None) -> str:
+    """Tick label ``10\u00b3`` for exact powers of ten (mathtext is off), blank otherwise."""
+    if v <= 0:
+        return ""
+    e = math.log10(v)
+    if abs(e - round(e)) > 1e-9:
+        return ""
+    k = round(e)
+    return "1" if k == 0 else "10" if k == 1 else "10" + str(k).translate(_SUPER)
+
+
+def _log_axis(axis: Any) -> None:
+    axis.set_major_formatter(FuncFormatter(_pow10))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def _key_label(row: dict[str, Any]) -> str:
     if "ngram" in row:
         return _short(str(row["ngram"]))
@@ -140,21 +164,24 @@ def _count_of_counts(results: Sequence[ResultData], base: Path) -> FigureFile:
             d.hist_r,
             d.hist_n,
             marker=marker,
-            ms=3.2,
-            lw=0.7,
-            alpha=0.85,
+            ms=3.4,
+            ls="none",
+            alpha=0.8,
             color=COLORS[i % len(COLORS)],
-            label=f"{d.label}: N = {_fmt_n(d.samples)}, {d.distinct:,} distinct, "
-            f"N1 = {d.n1:,}",
+            label=f"{d.label}: N = {_fmt_n(d.samples)}, {d.distinct:,} distinct, N1 = {d.n1:,}",
         )
     ax.set_xscale("log")
     ax.set_yscale("log")
+    _log_axis(ax.xaxis)
+    _log_axis(ax.yaxis)
     ax.set_xlabel("r: times a key occurs (log scale)")
     ax.set_ylabel("n_r: keys seen exactly r times (log scale)")
     ax.set_title("Count-of-counts")
     ax.legend(loc="upper right")
     png, svg, data = _save(fig, base)
-    parts = ", ".join(f"{d.label} (n_1 = {d.n1:,} of {d.distinct:,} distinct keys)" for d in results)
+    parts = ", ".join(
+        f"{d.label} (n_1 = {d.n1:,} of {d.distinct:,} distinct keys)" for d in results
+    )
     caption = (
         "How many distinct keys occur exactly r times, on log-log axes: "
         f"{parts}. The leftmost point, n_1, is the number of keys seen once; the singleton "
@@ -174,13 +201,16 @@ def _by_relation(d: ResultData, base: Path) -> FigureFile:
     hi = max([*rates, d.singleton_rate, 0.01])
     xmax = min(1.0, hi * 1.45 + 0.04)
     for yi, r in zip(y, rows):
+        rate = float(r["singleton_rate"])
+        inside = rate > 0.72 * xmax  # no room to the right: write on the bar
         ax.text(
-            float(r["singleton_rate"]) + xmax * 0.01,
+            rate - xmax * 0.012 if inside else rate + xmax * 0.012,
             float(yi),
-            f"{_pct(float(r['singleton_rate']))}  (N = {int(r['samples']):,})",
+            f"{_pct(rate)}  (N = {int(r['samples']):,})",
             va="center",
+            ha="right" if inside else "left",
             fontsize=8.5,
-            color="#374151",
+            color="white" if inside else "#374151",
         )
     ax.axvline(d.singleton_rate, color=INK, ls="--", lw=1.1)
     ax.text(
@@ -200,9 +230,11 @@ def _by_relation(d: ResultData, base: Path) -> FigureFile:
     ax.set_xlabel("singleton rate: share of mentions whose (subject, relation) is a singleton")
     ax.set_title(f"Singleton share by relation ({d.label})")
     png, svg, data = _save(fig, base)
-    more = f" The 25 relations with the most mentions of {len(d.by_relation)} are shown." if (
-        len(d.by_relation) > 25
-    ) else ""
+    more = (
+        f" The 25 relations with the most mentions of {len(d.by_relation)} are shown."
+        if (len(d.by_relation) > 25)
+        else ""
+    )
     caption = (
         "Singleton rate per relation (prompt-level, IDK-aware), with its number of mentions N; "
         f"the dashed line is the rate over all relations ({_pct(d.singleton_rate, 2)}). "
@@ -238,16 +270,16 @@ def _floor_vs_samples(d: ResultData, params: Params, base: Path) -> FigureFile:
     if nv is None or not math.isfinite(nv):
         ax.axvspan(x[0], x[-1], color=GRAY_BG, zorder=0, lw=0)
         vac_text = "guaranteed bound vacuous (\u2264 0) at every N"
-        ax.text(x[0] * 1.15, lo + 0.03, vac_text, fontsize=8.5, color=MUTED, va="bottom")
+        ax.text(x[0] * 1.15, -0.025, vac_text, fontsize=8.5, color=MUTED, va="top")
     elif nv > x[0]:
         ax.axvspan(x[0], min(nv, x[-1]), color=GRAY_BG, zorder=0, lw=0)
         ax.text(
             x[0] * 1.15,
-            lo + 0.03,
-            f"vacuous (\u2264 0) below N \u2248 {_fmt_n(nv)}",
+            -0.025,
+            f"guaranteed bound vacuous (\u2264 0)\nbelow N \u2248 {_fmt_n(nv)}",
             fontsize=8.5,
             color=MUTED,
-            va="bottom",
+            va="top",
         )
     ax.axhline(0.0, color=MUTED, lw=1.0, zorder=1)
     up_label = (
@@ -257,7 +289,12 @@ def _floor_vs_samples(d: ResultData, params: Params, base: Path) -> FigureFile:
     )
     ax.plot(x, upper, color=RED, lw=1.6, label=up_label)
     ax.plot(
-        x, asym, color=BLUE, lw=1.6, ls="--", label="asymptotic floor  sr \u2212 2/min_wrong \u2212 \u03b4"
+        x,
+        asym,
+        color=BLUE,
+        lw=1.6,
+        ls="--",
+        label="asymptotic floor  sr \u2212 2/min_wrong \u2212 \u03b4",
     )
     ax.plot(
         x,
@@ -287,9 +324,7 @@ def _floor_vs_samples(d: ResultData, params: Params, base: Path) -> FigureFile:
     ax.set_xlim(x[0], x[-1])
     ax.set_ylim(lo, hi)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    ax.xaxis.set_major_formatter(
-        FuncFormatter(lambda v, _pos: f"1e{int(round(math.log10(v)))}" if v > 0 else "")
-    )
+    _log_axis(ax.xaxis)
     ax.set_xlabel("N: samples in the corpus (log scale)")
     ax.set_ylabel("error rate of any base model")
     ax.set_title(
@@ -334,6 +369,14 @@ def _floor_vs_samples(d: ResultData, params: Params, base: Path) -> FigureFile:
     )
 
 
+def _plus_one(v: Any) -> Any:
+    return v + 1.0
+
+
+def _minus_one(v: Any) -> Any:
+    return v - 1.0
+
+
 def _extrapolation(results: Sequence[ResultData], base: Path) -> FigureFile:
     fig = Figure(figsize=(WIDTH, 4.5), layout="constrained")
     ax = fig.add_subplot()
@@ -376,7 +419,7 @@ def _extrapolation(results: Sequence[ResultData], base: Path) -> FigureFile:
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_xlabel("t: the corpus grows to (1 + t) \u00d7 N")
     ax.set_ylabel("predicted singleton rate sr(t)")
-    sec = ax.secondary_xaxis("top", functions=(lambda v: v + 1.0, lambda v: v - 1.0))
+    sec = ax.secondary_xaxis("top", functions=(_plus_one, _minus_one))
     sec.set_xlabel("corpus size (\u00d7 this corpus)")
     ax.set_title("Extrapolated singleton rate for larger corpora")
     ax.legend(loc="lower left")
@@ -396,9 +439,7 @@ def _extrapolation(results: Sequence[ResultData], base: Path) -> FigureFile:
         "sr(t) = (1/N) \u03a3 i (\u2212t)^(i\u22121) n_i (the Good-Toulmin-type Poisson series "
         "of MATH.md section 6; for facts scaled to the IDK-aware rate). Solid where the "
         "estimator reports it reliable, dashed where it flags it (t > 0.5, or the series "
-        "rises or leaves [0, 1]); an X marks the first flagged point. "
-        + "; ".join(notes)
-        + "."
+        "rises or leaves [0, 1]); an X marks the first flagged point. " + "; ".join(notes) + "."
     )
     return FigureFile(
         "extrapolated_singleton_rate",
@@ -413,27 +454,42 @@ def _extrapolation(results: Sequence[ResultData], base: Path) -> FigureFile:
 def _frequent(d: ResultData, base: Path) -> FigureFile:
     noun = "facts" if d.kind == "facts" else d.label
     fig = Figure(figsize=(WIDTH, 9.6), layout="constrained")
-    axes = fig.subplots(2, 1)
+    axes = fig.subplots(2, 1, sharex=True)
+    cmax = max([int(r["count"]) for r in [*d.top, *d.bottom]] + [1])
+    left = 0.7
     for ax, rows, title, col in (
         (axes[0], d.top, f"Most frequent {noun}", COLORS[0]),
         (axes[1], d.bottom, f"Least frequent {noun} (ties in alphabetical order)", COLORS[1]),
     ):
         y = np.arange(len(rows))
         counts = [int(r["count"]) for r in rows]
-        ax.barh(y, counts, color=col, height=0.66)
-        ax.set_yticks(y, [_key_label(r) for r in rows], fontsize=8)
-        ax.invert_yaxis()
-        cmax = max([*counts, 1])
-        ax.set_xlim(0, cmax * 1.14)
+        ax.hlines(y, left, counts, color="#d1d5db", lw=1.4)
+        ax.plot(counts, y, "o", color=col, ms=6.5, mec="white", mew=0.8)
         for yi, cnt in zip(y, counts):
-            ax.text(cnt + cmax * 0.01, float(yi), f"{cnt:,}", va="center", fontsize=7.5)
+            ax.annotate(
+                f"{cnt:,}",
+                (cnt, float(yi)),
+                xytext=(7, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=7.5,
+                color="#374151",
+            )
+        ax.set_yticks(y, [_key_label(r) for r in rows], fontsize=8)
+        ax.set_ylim(len(rows) - 0.4, -0.6)
         ax.grid(axis="y", visible=False)
-        ax.set_xlabel("mentions" if d.kind == "facts" else "occurrences")
         ax.set_title(title)
+    ax = axes[1]
+    ax.set_xscale("log")
+    ax.set_xlim(left, cmax * 2.2)
+    _log_axis(ax.xaxis)
+    axes[0].tick_params(labelbottom=True)
+    ax.set_xlabel(("mentions" if d.kind == "facts" else "occurrences") + " (log scale)")
     png, svg, data = _save(fig, base)
     caption = (
-        f"The {len(d.top)} most and {len(d.bottom)} least frequent {noun} with their counts "
-        "(long keys shortened; the full text is in the tables below and the Parquet sidecars)."
+        f"The {len(d.top)} most and {len(d.bottom)} least frequent {noun} with their counts, "
+        "on one log scale (long keys shortened; the full text is in the tables below and in "
+        "the Parquet sidecars)."
     )
     return FigureFile(
         f"frequent_{d.slug}",

@@ -144,12 +144,15 @@ def _plain_words(d: ResultData, params: Params) -> str:
     extra = []
     if d.kind == "ngrams" and "tokens" in s and "documents" in s:
         extra.append(f" ({_num(s['tokens'])} tokens in {_num(s['documents'])} documents)")
+    keys = "facts" if d.kind == "facts" else d.label if d.kind == "ngrams" else "keys"
     parts = [
-        f"The {_e(d.label)} cover <strong>N = {_e(_big(d.samples))}</strong> {_e(samples_noun)}"
-        f"{_e(''.join(extra))}, of {_e(f'{d.distinct:,}')} distinct keys. "
-        f"<strong>{_e(_pct(d.singleton_rate))}</strong> of them are {_e(single)}: "
-        f"that is the singleton rate ({_e(conf)} interval for the missing mass "
-        f"{_e(_pct(lo))} to {_e(_pct(hi))})."
+        (
+            f"This corpus has <strong>N = {_e(_big(d.samples))}</strong> {_e(samples_noun)}"
+            f"{_e(''.join(extra))}, of {_e(f'{d.distinct:,}')} distinct {_e(keys)}. "
+            f"<strong>{_e(_pct(d.singleton_rate))}</strong> of them are {_e(single)}: "
+            f"that is the singleton rate ({_e(conf)} interval for the missing mass "
+            f"{_e(_pct(lo))} to {_e(_pct(hi))})."
+        )
     ]
     parts.append(
         f" By Kalai, Nachum, Vempala and Zhang (2025, Theorem 2), with at least "
@@ -295,10 +298,7 @@ def _floor_table(d: ResultData) -> str:
             "never" if nv is None or not math.isfinite(nv) else "",
         )
     )
-    body = [
-        [(_e(k), ""), (_e(_num(v)), "num"), (_e(note), "")]
-        for k, v, note in rows
-    ]
+    body = [[(_e(k), ""), (_e(_num(v)), "num"), (_e(note), "")] for k, v, note in rows]
     return _table([("term", ""), ("value", "num"), ("note", "")], body, "Floor terms")
 
 
@@ -375,13 +375,17 @@ def render_html(
         f"<style>{CSS}</style>",
         "</head><body><main>",
         f"<h1>{_e(title)}</h1>",
-        f'<p class="meta">monofact {_e(version)} \u00b7 {_e(labels)} \u00b7 min_wrong = '
-        f"{_e(f'{params.min_wrong:g}')}, max_wrong = "
-        f"{_e('unknown' if params.max_wrong is None else f'{params.max_wrong:g}')}, "
-        f"calibration gap = {_e(f'{params.calibration_gap:g}')}, confidence = "
-        f"{_e(f'{params.confidence:g}')}</p>",
-        '<nav class="toc"><a href="#summary">Summary</a><a href="#figures">Figures</a>'
-        '<a href="#tables">Tables</a><a href="#files">Files</a></nav>',
+        (
+            f'<p class="meta">monofact {_e(version)} \u00b7 {_e(labels)} \u00b7 min_wrong = '
+            f"{_e(f'{params.min_wrong:g}')}, max_wrong = "
+            f"{_e('unknown' if params.max_wrong is None else f'{params.max_wrong:g}')}, "
+            f"calibration gap = {_e(f'{params.calibration_gap:g}')}, confidence = "
+            f"{_e(f'{params.confidence:g}')}</p>"
+        ),
+        (
+            '<nav class="toc"><a href="#summary">Summary</a><a href="#figures">Figures</a>'
+            '<a href="#tables">Tables</a><a href="#files">Files</a></nav>'
+        ),
         '<section id="summary"><h2>Summary</h2>',
     ]
     for d in results:
