@@ -190,9 +190,10 @@ def test_json_numbers_equal_the_inputs(doc: Any, ngrams: Any, facts: FakeFacts) 
         # the plotted curve: singleton rate held fixed, the corpus inside the range
         curve = res["floor_vs_samples"]
         assert curve["singleton_rate_held_fixed"] == obj.summary["singleton_rate"]
-        assert curve["samples"][0] <= 1e3 and curve["samples"][-1] == pytest.approx(
-            100 * obj.summary["samples"]
-        )
+        assert curve["samples"][0] <= 1e3
+        assert curve["samples"][-1] >= 100 * obj.summary["samples"] * (1 - 1e-12)
+        nv = curve["vacuous_below_samples"]
+        assert nv is not None and curve["samples"][0] < nv < curve["samples"][-1]
         i = len(curve["samples"]) // 2
         f_i = hallucination_floor(
             singleton_rate=obj.summary["singleton_rate"],

@@ -137,10 +137,15 @@ def _summary_of(obj: Any) -> dict[str, Any]:
 
 
 def _curve(floor: Floor, params: Params) -> dict[str, list[float | None]]:
-    """Floor terms at N on a log grid, holding the singleton rate fixed."""
+    """Floor terms at N on a log grid, holding the singleton rate fixed: from about 1e3 to
+    100 N, or further when the guaranteed bound only turns positive beyond that."""
     n0 = float(floor.samples)
     lo = min(1e3, n0 / 10.0) if n0 > 10 else 1.0
-    grid = np.geomspace(max(lo, 1.0), max(100.0 * n0, 10.0), CURVE_POINTS)
+    hi = max(100.0 * n0, 10.0)
+    nv = floor.samples_for_nonvacuous
+    if nv is not None and math.isfinite(nv) and nv * 3.0 > hi:
+        hi = min(nv * 3.0, 1e18)  # show where the guarantee turns positive
+    grid = np.geomspace(max(lo, 1.0), hi, CURVE_POINTS)
     out: dict[str, list[float | None]] = {
         "samples": [],
         "lower": [],

@@ -261,7 +261,7 @@ def _floor_vs_samples(d: ResultData, params: Params, base: Path) -> FigureFile:
     lower = np.asarray(c["lower"], dtype=float)
     asym = np.asarray(c["asymptotic"], dtype=float)
     upper = np.asarray(c["upper"], dtype=float)
-    fig = Figure(figsize=(WIDTH, 4.9), layout="constrained")
+    fig = Figure(figsize=(WIDTH, 5.3), layout="constrained")
     ax = fig.add_subplot()
     ax.set_xscale("log")
     lo = max(min(_finite(c["lower"]) + [0.0]), -1.0) - 0.06
@@ -331,7 +331,7 @@ def _floor_vs_samples(d: ResultData, params: Params, base: Path) -> FigureFile:
         f"Hallucination floor vs corpus size ({d.label}, singleton rate held at "
         f"{_pct(f.singleton_rate, 2)})"
     )
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2, frameon=False)
     png, svg, data = _save(fig, base)
     if nv is None:
         vac = (

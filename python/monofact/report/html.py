@@ -291,11 +291,12 @@ def _floor_table(d: ResultData) -> str:
     if f.upper_paper is not None:
         rows.append(("  paper's form + 13/\u221aN", f.upper_paper, ""))
     nv = f.samples_for_nonvacuous
+    finite = nv is not None and math.isfinite(nv)
     rows.append(
         (
             "guarantee positive from N \u2248",
-            nv if nv is not None and math.isfinite(nv) else None,
-            "never" if nv is None or not math.isfinite(nv) else "",
+            _big(nv) if nv is not None and finite else None,
+            "" if finite else "never",
         )
     )
     body = [[(_e(k), ""), (_e(_num(v)), "num"), (_e(note), "")] for k, v, note in rows]
@@ -413,18 +414,19 @@ def render_html(
         out.append('<div class="two">' + _floor_table(d) + _summary_table(d) + "</div>")
         if d.by_relation:
             out.append(_relation_table(d))
-        if d.top:
-            noun = "facts" if d.kind == "facts" else d.label
-            out.append(_key_rows(d, d.top, f"Most frequent {noun} (top {len(d.top)})"))
-        if d.bottom:
-            noun = "facts" if d.kind == "facts" else d.label
-            out.append(
-                _key_rows(
-                    d,
-                    d.bottom,
-                    f"Least frequent {noun} (bottom {len(d.bottom)}, ties alphabetical)",
-                )
+        noun = "facts" if d.kind == "facts" else d.label
+        top = _key_rows(d, d.top, f"Most frequent {noun} (top {len(d.top)})") if d.top else ""
+        bottom = (
+            _key_rows(
+                d, d.bottom, f"Least frequent {noun} (bottom {len(d.bottom)}, ties alphabetical)"
             )
+            if d.bottom
+            else ""
+        )
+        if d.kind == "facts":  # three text columns: full width
+            out.append(top + bottom)
+        else:
+            out.append('<div class="two">' + top + bottom + "</div>")
     out.append("</section>")
     files = "".join(f"<li><code>{_e(s)}</code></li>" for s in sidecars)
     out.append(
