@@ -307,6 +307,39 @@ def test_small_input_is_vacuous_deterministic_and_reproducible(tmp_path: Path) -
     assert d["results"][0]["floor"]["lower"] < 0  # shown, not clipped
 
 
+def test_least_frequent_when_few_keys_share_the_smallest_count() -> None:
+    from monofact.report.data import Params, collect
+
+    c = count_ngrams(
+        pa.table({"text": ["a b c a b c a b c d e", "a b c x y"]}), n=2, progress="none"
+    )
+    d = collect([c], Params(min_wrong=364))[0]
+    assert [(r["ngram"], r["count"]) for r in d.bottom] == [
+        ("c d", 1),
+        ("c x", 1),
+        ("d e", 1),
+        ("x y", 1),
+        ("c a", 2),
+        ("a b", 4),
+        ("b c", 4),
+    ]
+    assert d.top[0] == {"ngram": "a b", "count": 4}
+
+
+def test_text_without_glyphs_or_with_dollars_renders(tmp_path: Path) -> None:
+    # Missing glyphs and "$...$" must neither warn (warnings are errors here) nor be parsed.
+    from monofact.report.data import Params, collect
+    from monofact.report.figures import _frequent, _style
+
+    text = ["\U0001f600 \u6f22\u5b57 $x$ a", "b c $x$ \U0001f600 \u6f22\u5b57"] * 3
+    c = count_ngrams(pa.table({"text": text}), n=2, progress="none")
+    d = collect([c], Params(min_wrong=10))[0]
+    assert any("$" in r["ngram"] for r in d.top)
+    with _style():
+        fig = _frequent(d, tmp_path / "frequent")
+    assert fig.png.stat().st_size > 1000 and fig.svg.is_file()
+
+
 def test_bad_arguments(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         report(out=tmp_path)

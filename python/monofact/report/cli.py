@@ -128,7 +128,18 @@ def _count_facts(a: argparse.Namespace, patterns: dict[str, str]) -> Any:
 
 
 def run_report(a: argparse.Namespace) -> int:
-    """Handler of ``monofact report``: count, write the report, print where it is."""
+    """Handler of ``monofact report``: count, write the report, print where it is.
+
+    Returns 0 on success, 2 for bad input or usage (unreadable paths, bad patterns, fact
+    counting unavailable), 1 for other failures.
+
+    >>> parser = argparse.ArgumentParser(prog="monofact")
+    >>> _ = add_report_subcommand(parser.add_subparsers(dest="command"))
+    >>> args = parser.parse_args(["report", "corpus.txt", "--out", "rep/"])
+    >>> run_report(args)  # doctest: +SKIP
+    wrote .../rep/report.html
+    0
+    """
     from monofact.counts import count_ngrams
     from monofact.errors import ConfigError, InputError, MonofactError
     from monofact.report import report

@@ -53,7 +53,12 @@ class Params:
 
 @dataclass
 class ResultData:
-    """The numbers of one input to the report."""
+    """The numbers of one input to the report (built by :func:`collect`).
+
+    >>> d = collect([{1: 3, 2: 1}], Params(min_wrong=364))[0]
+    >>> d.kind, d.key_columns, d.hist_r, d.hist_n, d.floor.vacuous
+    ('histogram', ['ngram'], [1, 2], [3, 1], True)
+    """
 
     label: str
     slug: str
