@@ -326,6 +326,17 @@ def test_least_frequent_when_few_keys_share_the_smallest_count() -> None:
     assert d.top[0] == {"ngram": "a b", "count": 4}
 
 
+def test_fact_summary_with_mentions_only_keeps_its_rate() -> None:
+    from monofact.report.data import Params, collect
+
+    facts = FakeFacts()
+    del facts.summary["samples"]
+    d = collect([facts], Params(min_wrong=364))[0]
+    assert d.samples == facts.summary["mentions"]
+    assert d.singleton_rate == facts.summary["singleton_rate"]
+    assert [r["group"] for r in d.by_relation] == ["born", 'capital "of"', "died & buried"]
+
+
 def test_text_without_glyphs_or_with_dollars_renders(tmp_path: Path) -> None:
     # Missing glyphs and "$...$" must neither warn (warnings are errors here) nor be parsed.
     from monofact.report.data import Params, collect
@@ -494,6 +505,7 @@ def _render(html: Path, work: Path, tag: str) -> tuple[Path, list[str]]:
         "--headless",
         "--no-sandbox",
         "--disable-gpu",
+        "--disable-dev-shm-usage",
         "--hide-scrollbars",
         "--no-first-run",
         "--no-default-browser-check",

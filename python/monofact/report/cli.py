@@ -116,14 +116,11 @@ def _count_facts(a: argparse.Namespace, patterns: dict[str, str]) -> Any:
     except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
         params = {}  # type: ignore[assignment]
     accepts_any = any(v.kind is inspect.Parameter.VAR_KEYWORD for v in params.values())
-    for name, value in (
-        ("progress", a.progress),
-        ("threads", a.threads),
-        ("memory", a.memory),
-        ("text_field", a.text_field),
-    ):
-        if name in params or accepts_any:
+    for name, value in (("progress", a.progress), ("threads", a.threads), ("memory", a.memory)):
+        if name in params and value is not None:
             kwargs[name] = value
+    if "text_field" in params or accepts_any:  # a reader option
+        kwargs["text_field"] = a.text_field
     return count_facts(a.paths, **kwargs)
 
 

@@ -296,14 +296,33 @@ def collect(results: Sequence[Any], params: Params) -> list[ResultData]:
         r, n = as_histogram(obj)
         hist_r = [int(v) for v in r.tolist()]
         hist_n = [int(v) for v in n.tolist()]
+        explicit: dict[str, Any] = {}
+        # A fact summary that counts its samples as "mentions": keep its IDK-aware rate.
+        if (
+            kind == "facts"
+            and "samples" not in summary
+            and summary.get("singleton_rate") is not None
+            and summary.get("mentions") is not None
+        ):
+            explicit = {
+                "samples": summary["mentions"],
+                "singleton_rate": summary["singleton_rate"],
+            }
         floor = hallucination_floor(
             obj,
+            **explicit,
             min_wrong=params.min_wrong,
             max_wrong=params.max_wrong_for_upper,
             calibration_gap=params.calibration_gap,
             confidence=params.confidence,
         )
-        gt = good_turing(obj, confidence=params.confidence, idk=(kind == "facts"))
+        gt = good_turing(
+            obj,
+            confidence=params.confidence,
+            idk=(kind == "facts"),
+            singleton_rate=explicit.get("singleton_rate"),
+            samples=explicit.get("samples"),
+        )
         curve = _curve(floor, params)
         extra, first_bad = _extrapolation(floor)
         data = ResultData(
