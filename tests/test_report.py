@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ NASTY = [
     'O\'Brien & "Sons"',
     "<img src=x onerror=alert(1)>",
     "Ada $x^2$ Lovelace",
+    "a -- b --> c <!-- d",
 ]
 
 
@@ -160,6 +162,8 @@ def test_report_directory_has_every_file(rep: ReportPaths) -> None:
             text = p.read_text(encoding="utf-8")
             assert text.lstrip().startswith("<?xml") and "<svg" in text
             assert "<dc:date>" not in text  # no timestamp
+            root = ET.fromstring(text)  # corpus text in labels keeps the SVG well-formed
+            assert not [e for e in root.iter() if str(e.tag).endswith("script")]
     assert rep.sidecars[0] == rep.dir / "report.json"
     parquet = {p.name for p in rep.sidecars[1:]}
     for slug in ("3-grams", "facts"):
