@@ -12,10 +12,12 @@ import base64
 import html
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monofact.report.data import Params, ResultData
-from monofact.report.figures import FigureFile
+
+if TYPE_CHECKING:  # figures imports matplotlib; these modules do not need it
+    from monofact.report.figures import FigureFile
 
 __all__ = ["render_html"]
 

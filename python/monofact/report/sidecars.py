@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from monofact.report.data import Params, ResultData, jsonable
-from monofact.report.figures import FigureFile
+
+if TYPE_CHECKING:  # figures imports matplotlib; these modules do not need it
+    from monofact.report.figures import FigureFile
 
 __all__ = ["FORMAT", "report_json", "write_parquet"]
 
