@@ -303,6 +303,17 @@ def _floor_vs_samples(d: ResultData, params: Params, base: Path) -> FigureFile:
         lw=2.2,
         label=f"guaranteed lower bound (probability \u2265 {params.confidence:g})",
     )
+    lows = _finite(c["lower"])
+    if lows and max(lows) < lo:
+        ax.text(
+            x[-1] / 1.15,
+            lo + 0.02,
+            "guaranteed lower bound: below the plotted range throughout \u2193",
+            fontsize=8.5,
+            color=INK,
+            ha="right",
+            va="bottom",
+        )
     n0 = float(f.samples)
     ax.axvline(n0, color=GREEN, ls=":", lw=1.4)
     pts = [(f.lower, INK), (f.asymptotic, BLUE)]
