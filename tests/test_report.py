@@ -391,19 +391,29 @@ def tiny_corpus(tmp_path: Path) -> Path:
     return p
 
 
-def test_cli_writes_report_and_prints_where(
-    tiny_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_cli_table_output_says_where(
+    tiny_corpus: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    import sys
+
+    calls: list[dict[str, Any]] = []
+
+    def fake_report(*results: Any, **kw: Any) -> ReportPaths:
+        calls.append({"results": results, **kw})
+        d = Path(kw["out"])
+        return ReportPaths(d / "report.html", [d / "figures/a.png"], [d / "report.json"], d)
+
+    monkeypatch.setattr(sys.modules["monofact.report"], "report", fake_report)
     out = tmp_path / "rep"
-    code = _run_cli(
-        [str(tiny_corpus), "--n", "2", "--out", str(out), "--progress", "none", "--format", "json"]
-    )
-    assert code == 0
-    printed = json.loads(capsys.readouterr().out)
-    assert printed["html"] == str(out / "report.html")
-    page = (out / "report.html").read_text(encoding="utf-8")
-    assert "2-grams" in page and "<script" not in page and "<b>" not in page
-    assert "script &gt;" in page and "&quot;" in page
+    assert _run_cli([str(tiny_corpus), "--out", str(out), "--progress", "none"]) == 0
+    text = capsys.readouterr().out
+    assert f"wrote {out / 'report.html'}" in text and "file://" in text
+    (call,) = calls
+    assert call["min_wrong"] == 364 and call["max_wrong"] is None and call["title"] is None
+    assert call["results"][0].summary["n"] == 3
 
 
 def test_cli_facts_pattern_without_fact_counting_exits_2(
@@ -443,22 +453,21 @@ def test_cli_facts_pattern_uses_count_facts(
 
     monkeypatch.setattr(monofact, "count_facts", fake_count_facts, raising=False)
     out = tmp_path / "rep"
-    code = _run_cli(
-        [
-            str(tiny_corpus),
-            "--facts-pattern",
-            "born=(?P<subject>.+) was born on (?P<object>.+)",
-            "--out",
-            str(out),
-            "--progress",
-            "none",
-        ]
-    )
-    assert code == 0, capsys.readouterr().err
+    argv = [str(tiny_corpus), "--n", "2", "--out", str(out), "--progress", "none"]
+    pattern = "born=(?P<subject>.+) was born on (?P<object>.+)"
+    code = _run_cli([*argv, "--facts-pattern", pattern, "--format", "json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
     assert seen["patterns"] == {"born": "(?P<subject>.+) was born on (?P<object>.+)"}
-    assert seen["progress"] == "none"
-    assert (out / "figures" / "singleton_share_by_relation_facts.png").is_file()
-    assert "wrote" in capsys.readouterr().out
+    assert seen["progress"] == "none" and seen["corpus"] == [str(tiny_corpus)]
+    printed = json.loads(captured.out)
+    assert printed["html"] == str(out / "report.html")
+    assert str(out / "figures" / "singleton_share_by_relation_facts.png") in printed["figures"]
+    assert all(Path(p).is_file() for p in printed["figures"] + printed["sidecars"])
+    page = (out / "report.html").read_text(encoding="utf-8")
+    # the corpus's own markup, tokenized into 2-grams, is escaped too
+    assert "2-grams" in page and "<script" not in page and "<b>" not in page
+    assert "script &gt;" in page and "&quot;" in page
 
 
 @pytest.mark.parametrize(
