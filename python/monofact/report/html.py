@@ -162,8 +162,19 @@ def _plain_words(d: ResultData, params: Params) -> str:
         f"{_e(f'{params.calibration_gap:g}')}, the <strong>asymptotic floor</strong> is "
         f"<strong>{_e(_pct(f.asymptotic))}</strong>: the error rate that a base model trained "
         "on a corpus like this one cannot go below as the corpus grows at this singleton rate."
+        + (
+            " Here it is not positive (the singleton rate is not above 2/min_wrong plus the "
+            "calibration gap), so the theorem gives no floor even for large corpora."
+            if f.asymptotic <= 0
+            else ""
+        )
     )
     if f.vacuous:
+        why = (
+            f"the finite-sample slack {_pct(f.slack)} exceeds the asymptotic floor"
+            if f.asymptotic > 0
+            else "the asymptotic floor itself is not positive"
+        )
         nv = f.samples_for_nonvacuous
         when = (
             f" At this singleton rate it would become positive from about N = "
@@ -173,9 +184,8 @@ def _plain_words(d: ResultData, params: Params) -> str:
         )
         parts.append(
             f" The <strong>guaranteed lower bound</strong> at this N is "
-            f"<strong>{_e(_pct(f.lower))}</strong>: negative, so it guarantees nothing "
-            f"(vacuous), because the finite-sample slack {_e(_pct(f.slack))} exceeds the "
-            f"floor.{when}"
+            f"<strong>{_e(_pct(f.lower))}</strong>: not positive, so it guarantees nothing "
+            f"(vacuous), because {_e(why)}.{when}"
         )
     else:
         parts.append(
@@ -193,7 +203,8 @@ def _plain_words(d: ResultData, params: Params) -> str:
         )
         parts.append(
             f" A calibrated model that memorizes its training data stays below the "
-            f"<strong>upper bound</strong> of {_e(_pct(f.upper))} ({_e(how)})."
+            f"<strong>upper bound</strong> of {_e(_pct(f.upper))} ({_e(how)})"
+            + ("; at or above 100% it says nothing at this N." if f.upper >= 1.0 else ".")
         )
     if d.kind == "ngrams":
         parts.append(
