@@ -14,7 +14,9 @@
 //! first position where some surface form occurs with word boundaries, the longest such form is
 //! taken, and the scan resumes after it. (The automaton runs in overlapping mode and the
 //! boundary test comes before the leftmost-longest choice, so "New York" in "New Yorker" does not
-//! hide an occurrence of "New".)
+//! hide an occurrence of "New".) The automaton runs once per document; its candidates are then
+//! dealt out to the windows in one sweep, which gives exactly the occurrences of searching each
+//! window on its own (see `scan`).
 //!
 //! Counting: a fact (s, r, o) is mentioned in a window when an occurrence of s and an occurrence
 //! of o are both in it (the same occurrence serves both when s == o). Each fact counts **at most
@@ -348,60 +350,97 @@ impl KbMatcher {
         } else {
             text
         };
+        let mut candidates = std::mem::take(&mut table.scratch.candidates);
         let mut hits = std::mem::take(&mut table.scratch.hits);
         let mut entities = std::mem::take(&mut table.scratch.entities);
-        match self.window {
-            Window::Tokens(k) => {
-                let mut positions = std::mem::take(&mut table.scratch.positions);
-                self.occurrences(text, &mut hits);
-                token_positions(text, &hits, &mut positions);
-                let k = k as u64;
-                let (mut lo, mut hi) = (0usize, 0usize);
-                for i in 0..hits.len() {
-                    let t = positions[i];
-                    while positions[lo] + k < t {
-                        lo += 1;
-                    }
-                    while hi < hits.len() && positions[hi] <= t + k {
-                        hi += 1;
-                    }
-                    let subjects = self.entities_of(hits[i].2);
-                    if !subjects.iter().any(|&s| self.has_facts(s)) {
-                        continue;
-                    }
-                    entities.clear();
-                    for hit in &hits[lo..hi] {
-                        entities.extend_from_slice(self.entities_of(hit.2));
-                    }
-                    entities.sort_unstable();
-                    entities.dedup();
-                    for &s in subjects {
-                        self.join(s, &entities, doc, table);
-                    }
+        self.candidates(text, &mut candidates);
+        if !candidates.is_empty() {
+            match self.window {
+                Window::Tokens(k) => {
+                    let mut positions = std::mem::take(&mut table.scratch.positions);
+                    leftmost_longest(&candidates, 0, text.len(), &mut hits);
+                    token_positions(text, &hits, &mut positions);
+                    self.count_token_windows(k as u64, &hits, &positions, &mut entities, doc, table);
+                    table.scratch.positions = positions;
                 }
-                table.scratch.positions = positions;
-            }
-            window => {
-                for_each_window(window, text, |start, end| {
-                    self.occurrences(&text[start..end], &mut hits);
-                    if hits.is_empty() {
-                        return;
-                    }
-                    entities.clear();
-                    for hit in &hits {
-                        entities.extend_from_slice(self.entities_of(hit.2));
-                    }
-                    entities.sort_unstable();
-                    entities.dedup();
-                    for &s in &entities {
-                        self.join(s, &entities, doc, table);
-                    }
-                });
+                window => {
+                    // Windows come in text order and never overlap, and candidates are sorted by
+                    // start: one forward sweep assigns each candidate to its window. Window edges
+                    // always touch a non-alphanumeric character (a line break, whitespace, a
+                    // sentence terminator or closer), so the word-boundary test made on the whole
+                    // document equals the test made inside the window; a candidate crossing a
+                    // window edge belongs to no window and is dropped, as if each window were
+                    // searched on its own.
+                    let mut next = 0;
+                    for_each_window(window, text, |start, end| {
+                        while next < candidates.len() && candidates[next].0 < start {
+                            next += 1;
+                        }
+                        let first = next;
+                        while next < candidates.len() && candidates[next].0 < end {
+                            next += 1;
+                        }
+                        if first == next {
+                            return;
+                        }
+                        leftmost_longest(&candidates[first..next], start, end, &mut hits);
+                        self.count_window(&hits, &mut entities, doc, table);
+                    });
+                }
             }
         }
+        table.scratch.candidates = candidates;
         table.scratch.hits = hits;
         table.scratch.entities = entities;
         table.scratch.folded = folded;
+    }
+
+    /// Counts the facts found in one window, once each.
+    fn count_window(&self, hits: &[(usize, usize, u32)], entities: &mut Vec<u32>, doc: u64, table: &mut FactTable) {
+        entities.clear();
+        for hit in hits {
+            entities.extend_from_slice(self.entities_of(hit.2));
+        }
+        entities.sort_unstable();
+        entities.dedup();
+        for &s in entities.iter() {
+            self.join(s, entities, doc, table);
+        }
+    }
+
+    /// Counts, for each subject occurrence, the facts whose object occurs within `k` tokens.
+    fn count_token_windows(
+        &self,
+        k: u64,
+        hits: &[(usize, usize, u32)],
+        positions: &[u64],
+        entities: &mut Vec<u32>,
+        doc: u64,
+        table: &mut FactTable,
+    ) {
+        let (mut lo, mut hi) = (0usize, 0usize);
+        for (i, hit) in hits.iter().enumerate() {
+            let t = positions[i];
+            while positions[lo] + k < t {
+                lo += 1;
+            }
+            while hi < hits.len() && positions[hi] <= t + k {
+                hi += 1;
+            }
+            let subjects = self.entities_of(hit.2);
+            if !subjects.iter().any(|&s| self.has_facts(s)) {
+                continue;
+            }
+            entities.clear();
+            for near in &hits[lo..hi] {
+                entities.extend_from_slice(self.entities_of(near.2));
+            }
+            entities.sort_unstable();
+            entities.dedup();
+            for &s in subjects {
+                self.join(s, entities, doc, table);
+            }
+        }
     }
 
     #[inline]
@@ -459,29 +498,32 @@ impl KbMatcher {
         }
     }
 
-    /// Leftmost-longest, non-overlapping occurrences with word boundaries in `text`, as
-    /// (start, end, form id), in text order.
-    fn occurrences(&self, text: &str, hits: &mut Vec<(usize, usize, u32)>) {
-        hits.clear();
+    /// Every occurrence of a surface form in `text` with word boundaries (overlapping ones
+    /// included), as (start, end, form id), sorted by start, longest first.
+    fn candidates(&self, text: &str, out: &mut Vec<(usize, usize, u32)>) {
+        out.clear();
         for m in self.automaton.find_overlapping_iter(text) {
             let (start, end) = (m.start(), m.end());
             if boundary_before(text, start) && boundary_after(text, end) {
-                hits.push((start, end, m.pattern().as_u32()));
+                out.push((start, end, m.pattern().as_u32()));
             }
         }
-        if hits.len() > 1 {
-            // Leftmost first, longest first at one start; then drop overlaps greedily.
-            hits.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
-            let mut kept = 0;
-            let mut next_free = 0;
-            for i in 0..hits.len() {
-                if hits[i].0 >= next_free {
-                    next_free = hits[i].1;
-                    hits[kept] = hits[i];
-                    kept += 1;
-                }
-            }
-            hits.truncate(kept);
+        if out.len() > 1 {
+            out.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+        }
+    }
+}
+
+/// The leftmost-longest non-overlapping choice among `candidates` (sorted by start, longest
+/// first) that lie inside `start..end`: scanning left to right, the longest occurrence at the
+/// first free position is taken and the scan resumes after it.
+fn leftmost_longest(candidates: &[(usize, usize, u32)], start: usize, end: usize, hits: &mut Vec<(usize, usize, u32)>) {
+    hits.clear();
+    let mut next_free = start;
+    for &c in candidates {
+        if c.0 >= next_free && c.1 <= end {
+            hits.push(c);
+            next_free = c.1;
         }
     }
 }
