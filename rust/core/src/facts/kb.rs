@@ -12,11 +12,10 @@
 //! match whose preceding and following characters (inside the window) are not alphanumeric;
 //! occurrences are taken leftmost-longest and non-overlapping: scanning left to right, at the
 //! first position where some surface form occurs with word boundaries, the longest such form is
-//! taken, and the scan resumes after it. (The automaton runs in overlapping mode and the
-//! boundary test comes before the leftmost-longest choice, so "New York" in "New Yorker" does not
-//! hide an occurrence of "New".) The automaton runs once per document; its candidates are then
-//! dealt out to the windows in one sweep, which gives exactly the occurrences of searching each
-//! window on its own (see `scan`).
+//! taken, and the scan resumes after it. (The boundary test comes before the leftmost-longest
+//! choice, so "New York" in "New Yorker" does not
+//! hide an occurrence of "New"; see `occurrences` for how a leftmost-longest automaton gives
+//! this exactly.)
 //!
 //! Counting: a fact (s, r, o) is mentioned in a window when an occurrence of s and an occurrence
 //! of o are both in it (the same occurrence serves both when s == o). Each fact counts **at most
@@ -29,7 +28,7 @@
 //!
 //! Duplicate rows (same subject, relation and object) are one fact.
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, MatchKind};
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::DataType;
@@ -216,6 +215,8 @@ pub(crate) struct KbMatcher {
     window: Window,
     case_insensitive: bool,
     automaton: AhoCorasick,
+    /// Surface form -> form id, to find a shorter form when the longest fails a word boundary.
+    form_ids: HashMap<Box<str>, u32, FixedState>,
     /// Entities of each surface form (pattern id): `form_entities[form_start[p]..form_start[p+1]]`.
     form_start: Vec<u32>,
     form_entities: Vec<u32>,
@@ -270,16 +271,16 @@ impl KbMatcher {
 
         // Surface forms -> entities.
         let fold = |s: &str| if opts.case_insensitive { fold_case(s) } else { s.to_string() };
-        let mut form_ids: HashMap<String, u32, FixedState> = HashMap::with_hasher(hasher.clone());
+        let mut form_ids: HashMap<Box<str>, u32, FixedState> = HashMap::with_hasher(hasher.clone());
         let mut forms: Vec<String> = Vec::new();
         let mut pairs: Vec<(u32, u32)> = Vec::new(); // (form, entity)
         let mut add_form = |form: &str, entity: u32| {
             let form = fold(form);
-            let id = match form_ids.get(&form) {
+            let id = match form_ids.get(form.as_str()) {
                 Some(&id) => id,
                 None => {
                     let id = forms.len() as u32;
-                    form_ids.insert(form.clone(), id);
+                    form_ids.insert(form.as_str().into(), id);
                     forms.push(form);
                     id
                 }
@@ -324,8 +325,9 @@ impl KbMatcher {
         let by_subject = by_subject_tmp.iter().map(|&(_, o, f)| (o, f)).collect();
 
         let automaton = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .match_kind(MatchKind::LeftmostLongest)
+            // The crate picks: a DFA for small sets, a contiguous NFA for large ones (a DFA of
+            // 100,000 forms was slower in our measurements: it no longer fits in cache).
             .build(&forms)
             .map_err(FactError::Automaton)?;
         Ok(KbMatcher {
@@ -333,6 +335,7 @@ impl KbMatcher {
             window,
             case_insensitive: opts.case_insensitive,
             automaton,
+            form_ids,
             form_start,
             form_entities,
             subject_start,
@@ -350,46 +353,27 @@ impl KbMatcher {
         } else {
             text
         };
-        let mut candidates = std::mem::take(&mut table.scratch.candidates);
         let mut hits = std::mem::take(&mut table.scratch.hits);
         let mut entities = std::mem::take(&mut table.scratch.entities);
-        self.candidates(text, &mut candidates);
-        if !candidates.is_empty() {
-            match self.window {
-                Window::Tokens(k) => {
+        match self.window {
+            Window::Tokens(k) => {
+                self.occurrences(text, 0, text.len(), &mut hits);
+                if !hits.is_empty() {
                     let mut positions = std::mem::take(&mut table.scratch.positions);
-                    leftmost_longest(&candidates, 0, text.len(), &mut hits);
                     token_positions(text, &hits, &mut positions);
                     self.count_token_windows(k as u64, &hits, &positions, &mut entities, doc, table);
                     table.scratch.positions = positions;
                 }
-                window => {
-                    // Windows come in text order and never overlap, and candidates are sorted by
-                    // start: one forward sweep assigns each candidate to its window. Window edges
-                    // always touch a non-alphanumeric character (a line break, whitespace, a
-                    // sentence terminator or closer), so the word-boundary test made on the whole
-                    // document equals the test made inside the window; a candidate crossing a
-                    // window edge belongs to no window and is dropped, as if each window were
-                    // searched on its own.
-                    let mut next = 0;
-                    for_each_window(window, text, |start, end| {
-                        while next < candidates.len() && candidates[next].0 < start {
-                            next += 1;
-                        }
-                        let first = next;
-                        while next < candidates.len() && candidates[next].0 < end {
-                            next += 1;
-                        }
-                        if first == next {
-                            return;
-                        }
-                        leftmost_longest(&candidates[first..next], start, end, &mut hits);
+            }
+            window => {
+                for_each_window(window, text, |start, end| {
+                    self.occurrences(text, start, end, &mut hits);
+                    if !hits.is_empty() {
                         self.count_window(&hits, &mut entities, doc, table);
-                    });
-                }
+                    }
+                });
             }
         }
-        table.scratch.candidates = candidates;
         table.scratch.hits = hits;
         table.scratch.entities = entities;
         table.scratch.folded = folded;
@@ -498,33 +482,57 @@ impl KbMatcher {
         }
     }
 
-    /// Every occurrence of a surface form in `text` with word boundaries (overlapping ones
-    /// included), as (start, end, form id), sorted by start, longest first.
-    fn candidates(&self, text: &str, out: &mut Vec<(usize, usize, u32)>) {
-        out.clear();
-        for m in self.automaton.find_overlapping_iter(text) {
-            let (start, end) = (m.start(), m.end());
-            if boundary_before(text, start) && boundary_after(text, end) {
-                out.push((start, end, m.pattern().as_u32()));
+    /// The occurrences in the window `text[start..end]`: leftmost-longest, non-overlapping,
+    /// with word boundaries, as (start, end, form id) in text order.
+    ///
+    /// The automaton runs in leftmost-longest mode. When its match at `s` passes both boundary
+    /// tests it is exactly the occurrence the definition asks for (no valid occurrence starts
+    /// before `s`, and none at `s` is longer). When the character before `s` is alphanumeric, no
+    /// occurrence starts at `s`. When only the end fails, a shorter form may still start at `s`:
+    /// it is a prefix of the match ending before a non-alphanumeric character, so those few
+    /// prefixes are looked up, longest first. Otherwise the search resumes one character after
+    /// `s`. Window edges always touch a non-alphanumeric character (a line break, whitespace, a
+    /// sentence terminator or closer), so testing boundaries against the whole text is the same
+    /// as testing them inside the window.
+    fn occurrences(&self, text: &str, start: usize, end: usize, hits: &mut Vec<(usize, usize, u32)>) {
+        hits.clear();
+        let mut pos = start;
+        while pos < end {
+            let input = aho_corasick::Input::new(text).range(pos..end);
+            let Some(m) = self.automaton.find(input) else {
+                break;
+            };
+            let (s, e) = (m.start(), m.end());
+            if boundary_before(text, s) {
+                if boundary_after(text, e) {
+                    hits.push((s, e, m.pattern().as_u32()));
+                    pos = e;
+                    continue;
+                }
+                if let Some((e, form)) = self.shorter_form(text, s, e) {
+                    hits.push((s, e, form));
+                    pos = e;
+                    continue;
+                }
             }
-        }
-        if out.len() > 1 {
-            out.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+            pos = s + text[s..].chars().next().map_or(1, char::len_utf8);
         }
     }
-}
 
-/// The leftmost-longest non-overlapping choice among `candidates` (sorted by start, longest
-/// first) that lie inside `start..end`: scanning left to right, the longest occurrence at the
-/// first free position is taken and the scan resumes after it.
-fn leftmost_longest(candidates: &[(usize, usize, u32)], start: usize, end: usize, hits: &mut Vec<(usize, usize, u32)>) {
-    hits.clear();
-    let mut next_free = start;
-    for &c in candidates {
-        if c.0 >= next_free && c.1 <= end {
-            hits.push(c);
-            next_free = c.1;
+    /// The longest surface form `text[s..e']` with `s < e' < e` and a non-alphanumeric
+    /// character at `e'`.
+    fn shorter_form(&self, text: &str, s: usize, e: usize) -> Option<(usize, u32)> {
+        for (i, c) in text[s..e].char_indices().rev() {
+            if i == 0 {
+                break;
+            }
+            if !c.is_alphanumeric() {
+                if let Some(&form) = self.form_ids.get(&text[s..s + i]) {
+                    return Some((s + i, form));
+                }
+            }
         }
+        None
     }
 }
 

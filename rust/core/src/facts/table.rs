@@ -107,7 +107,6 @@ pub(crate) struct Scratch {
     pub folded: String,
     pub subject: String,
     pub object: String,
-    pub candidates: Vec<(usize, usize, u32)>,
     pub hits: Vec<(usize, usize, u32)>,
     pub entities: Vec<u32>,
     pub positions: Vec<u64>,
