@@ -13,14 +13,18 @@
 use std::time::Instant;
 
 use monofact_core::facts::{
-    finish, CountBy, FactMatcher, FactTable, KbOptions, KbRow, KnowledgeBase, TemplateOptions, Window,
+    finish, CountBy, FactMatcher, FactTable, KbOptions, KbRow, KnowledgeBase, TemplateOptions,
+    Window,
 };
 
 struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
     fn below(&mut self, n: usize) -> usize {
@@ -51,8 +55,18 @@ fn word(rng: &mut Lcg, capital: bool) -> String {
 /// The machine is shared, so MB per CPU-second is reported beside the wall-clock rate.
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     // After the ")" the state is field 0, so utime (field 14 of the line) is index 11.
     (ticks(11) + ticks(12)) / 100.0
 }
@@ -66,7 +80,11 @@ fn main() {
     let mut seen = std::collections::HashSet::new();
     let mut names = Vec::new();
     while names.len() < 100_000 {
-        let n = if rng.below(2) == 0 { word(&mut rng, true) } else { word(&mut rng, true) + " " + &word(&mut rng, true) };
+        let n = if rng.below(2) == 0 {
+            word(&mut rng, true)
+        } else {
+            word(&mut rng, true) + " " + &word(&mut rng, true)
+        };
         if seen.insert(n.clone()) {
             names.push(n);
         }
@@ -92,7 +110,11 @@ fn main() {
         let start = corpus.len();
         for _ in 0..1 + rng.below(3) {
             let words = 8 + rng.below(23);
-            let fact = if rng.below(4) == 0 { Some(&kb.rows()[rng.below(kb.len())]) } else { None };
+            let fact = if rng.below(4) == 0 {
+                Some(&kb.rows()[rng.below(kb.len())])
+            } else {
+                None
+            };
             let son_of = rng.below(20) == 0;
             for w in 0..words {
                 if w > 0 {
@@ -120,7 +142,12 @@ fn main() {
         corpus.push('\n');
     }
     let mb = corpus.len() as f64 / 1e6;
-    println!("corpus: {:.1} MB, {} documents; KB: {} rows, 100,000 surface forms", mb, docs.len(), kb.len());
+    println!(
+        "corpus: {:.1} MB, {} documents; KB: {} rows, 100,000 surface forms",
+        mb,
+        docs.len(),
+        kb.len()
+    );
     if let Some(path) = args.get(2) {
         std::fs::write(path, &corpus).expect("write corpus");
     }
@@ -138,13 +165,20 @@ fn main() {
                     scope.spawn(move || {
                         let mut table = FactTable::new();
                         for (i, &(s, e)) in part.iter().enumerate() {
-                            matcher.scan(&corpus[s..e], ((shard as u64) << 40) | i as u64, &mut table);
+                            matcher.scan(
+                                &corpus[s..e],
+                                ((shard as u64) << 40) | i as u64,
+                                &mut table,
+                            );
                         }
                         table
                     })
                 })
                 .collect();
-            handles.into_iter().map(|h| h.join().expect("scan thread")).collect()
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("scan thread"))
+                .collect()
         });
         let counts = finish(tables, None, CountBy::Mention);
         let secs = start.elapsed().as_secs_f64();
@@ -152,7 +186,8 @@ fn main() {
     };
 
     let t = Instant::now();
-    let sentence = FactMatcher::knowledge_base(&kb, Window::Sentence, &KbOptions::default()).expect("kb matcher");
+    let sentence = FactMatcher::knowledge_base(&kb, Window::Sentence, &KbOptions::default())
+        .expect("kb matcher");
     println!("KB matcher build: {:.2} s", t.elapsed().as_secs_f64());
     for (label, window, ci) in [
         ("KB sentence", Window::Sentence, false),
@@ -163,10 +198,23 @@ fn main() {
         let matcher = if window == Window::Sentence && !ci {
             None
         } else {
-            Some(FactMatcher::knowledge_base(&kb, window, &KbOptions { case_insensitive: ci }).expect("kb matcher"))
+            Some(
+                FactMatcher::knowledge_base(
+                    &kb,
+                    window,
+                    &KbOptions {
+                        case_insensitive: ci,
+                    },
+                )
+                .expect("kb matcher"),
+            )
         };
         let m = matcher.as_ref().unwrap_or(&sentence);
-        let threads_list: &[usize] = if window == Window::Sentence && !ci { &[1, 2] } else { &[1] };
+        let threads_list: &[usize] = if window == Window::Sentence && !ci {
+            &[1, 2]
+        } else {
+            &[1]
+        };
         for &threads in threads_list {
             let (secs, cpu, counts) = scan(m, threads);
             println!(
@@ -186,10 +234,22 @@ fn main() {
     )];
     let mut five = son_of.clone();
     for (rel, pat) in [
-        ("born_in", r"\b(?P<subject>[A-Z][a-z]+) was born in (?P<object>[A-Z][a-z]+)\b"),
-        ("works_for", r"\b(?P<subject>[A-Z][a-z]+) works for (?P<object>[A-Z][a-z]+)\b"),
-        ("wrote", r"\b(?P<subject>[A-Z][a-z]+) wrote (?P<object>[A-Z][a-z]+)\b"),
-        ("daughter", r"\b(?P<subject>[A-Z][a-z]+) the daughter of (?P<object>[A-Z][a-z]+)\b"),
+        (
+            "born_in",
+            r"\b(?P<subject>[A-Z][a-z]+) was born in (?P<object>[A-Z][a-z]+)\b",
+        ),
+        (
+            "works_for",
+            r"\b(?P<subject>[A-Z][a-z]+) works for (?P<object>[A-Z][a-z]+)\b",
+        ),
+        (
+            "wrote",
+            r"\b(?P<subject>[A-Z][a-z]+) wrote (?P<object>[A-Z][a-z]+)\b",
+        ),
+        (
+            "daughter",
+            r"\b(?P<subject>[A-Z][a-z]+) the daughter of (?P<object>[A-Z][a-z]+)\b",
+        ),
     ] {
         five.push((rel.to_string(), pat.to_string()));
     }

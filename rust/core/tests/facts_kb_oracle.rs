@@ -109,22 +109,38 @@ fn oracle_occurrences(w: &[char], forms: &[Vec<char>]) -> Vec<(usize, usize)> {
 }
 
 /// (fact -> (mentions, documents, first document)).
-fn oracle(kb: &[KbRow], docs: &[String], window: Window, ci: bool) -> BTreeMap<Fact, (u64, u64, u64)> {
+fn oracle(
+    kb: &[KbRow],
+    docs: &[String],
+    window: Window,
+    ci: bool,
+) -> BTreeMap<Fact, (u64, u64, u64)> {
     let fold = |s: &str| if ci { fold_case(s) } else { s.to_string() };
     // surface form -> entities (canonical names)
     let mut form_entities: BTreeMap<Vec<char>, BTreeSet<String>> = BTreeMap::new();
     for row in kb {
-        for (name, aliases) in [(&row.subject, &row.subject_aliases), (&row.object, &row.object_aliases)] {
-            form_entities.entry(fold(name).chars().collect()).or_default().insert(name.clone());
+        for (name, aliases) in [
+            (&row.subject, &row.subject_aliases),
+            (&row.object, &row.object_aliases),
+        ] {
+            form_entities
+                .entry(fold(name).chars().collect())
+                .or_default()
+                .insert(name.clone());
             for a in aliases {
-                form_entities.entry(fold(a).chars().collect()).or_default().insert(name.clone());
+                form_entities
+                    .entry(fold(a).chars().collect())
+                    .or_default()
+                    .insert(name.clone());
             }
         }
     }
     let forms: Vec<Vec<char>> = form_entities.keys().cloned().collect();
     let ents: Vec<&BTreeSet<String>> = form_entities.values().collect();
-    let facts: BTreeSet<Fact> =
-        kb.iter().map(|r| (r.subject.clone(), r.relation.clone(), r.object.clone())).collect();
+    let facts: BTreeSet<Fact> = kb
+        .iter()
+        .map(|r| (r.subject.clone(), r.relation.clone(), r.object.clone()))
+        .collect();
     let mut out: BTreeMap<Fact, (u64, u64, u64)> = BTreeMap::new();
     for (d, doc) in docs.iter().enumerate() {
         let text = fold(doc);
@@ -134,7 +150,11 @@ fn oracle(kb: &[KbRow], docs: &[String], window: Window, ci: bool) -> BTreeMap<F
             match window {
                 Window::Tokens(k) => {
                     let token_pos = |p: usize| {
-                        (0..p).filter(|&i| w[i].is_alphanumeric() && (i == 0 || !w[i - 1].is_alphanumeric())).count()
+                        (0..p)
+                            .filter(|&i| {
+                                w[i].is_alphanumeric() && (i == 0 || !w[i - 1].is_alphanumeric())
+                            })
+                            .count()
                     };
                     let pos: Vec<usize> = occ.iter().map(|&(p, _)| token_pos(p)).collect();
                     for (i, &(_, f)) in occ.iter().enumerate() {
@@ -152,7 +172,8 @@ fn oracle(kb: &[KbRow], docs: &[String], window: Window, ci: bool) -> BTreeMap<F
                     }
                 }
                 _ => {
-                    let present: BTreeSet<&String> = occ.iter().flat_map(|&(_, f)| ents[f].iter()).collect();
+                    let present: BTreeSet<&String> =
+                        occ.iter().flat_map(|&(_, f)| ents[f].iter()).collect();
                     for fact in &facts {
                         if present.contains(&fact.0) && present.contains(&fact.2) {
                             hits_in_doc.push(fact.clone());
@@ -174,13 +195,16 @@ fn oracle(kb: &[KbRow], docs: &[String], window: Window, ci: bool) -> BTreeMap<F
     out
 }
 
-const NAMES: &[&str] = &["ab", "Ab", "abc", "b", "ab c", "ab  c", "É", "éa", "x", "c.", "a. b", "x-y", "ÉA"];
+const NAMES: &[&str] = &[
+    "ab", "Ab", "abc", "b", "ab c", "ab  c", "É", "éa", "x", "c.", "a. b", "x-y", "ÉA",
+];
 const RELATIONS: &[&str] = &["r", "s"];
 /// Text is made of surface forms (also in other cases), letters that glue onto them (to test
 /// word boundaries) and separators (to test windows).
 const GLUE: &[&str] = &["a", "b", "c", "x", "1", "é", "É", "ab", "Ab", "AB"];
 const SEPARATORS: &[&str] = &[
-    " ", " ", " ", "  ", ".", ". ", "!\n", "\n", "\n\n", " \n \n", "?", "\"", ")", "-", ",", "\t", ".\" ",
+    " ", " ", " ", "  ", ".", ". ", "!\n", "\n", "\n\n", " \n \n", "?", "\"", ")", "-", ",", "\t",
+    ".\" ",
 ];
 
 fn piece() -> impl Strategy<Value = String> {
@@ -211,13 +235,15 @@ fn row_strategy() -> impl Strategy<Value = KbRow> {
         prop::collection::vec(name(), 0..2),
         prop::collection::vec(name(), 0..2),
     )
-        .prop_map(|(subject, relation, object, subject_aliases, object_aliases)| KbRow {
-            subject,
-            relation,
-            object,
-            subject_aliases,
-            object_aliases,
-        })
+        .prop_map(
+            |(subject, relation, object, subject_aliases, object_aliases)| KbRow {
+                subject,
+                relation,
+                object,
+                subject_aliases,
+                object_aliases,
+            },
+        )
 }
 
 fn docs_strategy() -> impl Strategy<Value = Vec<String>> {
@@ -266,7 +292,14 @@ proptest! {
 /// Hand-checked cases that document the semantics.
 fn run(rows: Vec<KbRow>, docs: &[&str], window: Window, ci: bool) -> Vec<(String, u64)> {
     let kb = KnowledgeBase::new(rows).expect("valid kb");
-    let m = FactMatcher::knowledge_base(&kb, window, &KbOptions { case_insensitive: ci }).expect("matcher");
+    let m = FactMatcher::knowledge_base(
+        &kb,
+        window,
+        &KbOptions {
+            case_insensitive: ci,
+        },
+    )
+    .expect("matcher");
     let mut t = FactTable::new();
     for (d, doc) in docs.iter().enumerate() {
         m.scan(doc, d as u64, &mut t);
@@ -279,18 +312,35 @@ fn run(rows: Vec<KbRow>, docs: &[&str], window: Window, ci: bool) -> Vec<(String
 }
 
 fn row(s: &str, o: &str) -> KbRow {
-    KbRow { subject: s.into(), relation: "r".into(), object: o.into(), ..KbRow::default() }
+    KbRow {
+        subject: s.into(),
+        relation: "r".into(),
+        object: o.into(),
+        ..KbRow::default()
+    }
 }
 
 #[test]
 fn facts_kb_word_boundaries_and_longest_match() {
     // "New York" is the longest form at 0 but fails the boundary in "New Yorker": "New" counts.
     let rows = vec![row("New", "Mary"), row("New York", "Mary")];
-    assert_eq!(run(rows.clone(), &["New Yorker Mary"], Window::Document, false), vec![("New/Mary".into(), 1)]);
+    assert_eq!(
+        run(rows.clone(), &["New Yorker Mary"], Window::Document, false),
+        vec![("New/Mary".into(), 1)]
+    );
     // Leftmost-longest: "New York" hides "New".
-    assert_eq!(run(rows, &["New York, Mary."], Window::Document, false), vec![("New York/Mary".into(), 1)]);
+    assert_eq!(
+        run(rows, &["New York, Mary."], Window::Document, false),
+        vec![("New York/Mary".into(), 1)]
+    );
     // Inside words nothing matches.
-    assert!(run(vec![row("ab", "cd")], &["xab cdx", "ab1 cd"], Window::Document, false).is_empty());
+    assert!(run(
+        vec![row("ab", "cd")],
+        &["xab cdx", "ab1 cd"],
+        Window::Document,
+        false
+    )
+    .is_empty());
 }
 
 #[test]
@@ -303,11 +353,26 @@ fn facts_kb_once_per_window_and_case_folding() {
         object_aliases: vec![],
     }];
     let doc = "Joshua son of Nun. Jehoshua and nun. JOSHUA, Nun, Nun.\n\nNun";
-    assert_eq!(run(rows.clone(), &[doc], Window::Sentence, false), vec![("Joshua/Nun".into(), 1)]);
-    assert_eq!(run(rows.clone(), &[doc], Window::Sentence, true), vec![("Joshua/Nun".into(), 3)]);
-    assert_eq!(run(rows.clone(), &[doc], Window::Paragraph, true), vec![("Joshua/Nun".into(), 1)]);
-    assert_eq!(run(rows.clone(), &[doc], Window::Document, true), vec![("Joshua/Nun".into(), 1)]);
+    assert_eq!(
+        run(rows.clone(), &[doc], Window::Sentence, false),
+        vec![("Joshua/Nun".into(), 1)]
+    );
+    assert_eq!(
+        run(rows.clone(), &[doc], Window::Sentence, true),
+        vec![("Joshua/Nun".into(), 3)]
+    );
+    assert_eq!(
+        run(rows.clone(), &[doc], Window::Paragraph, true),
+        vec![("Joshua/Nun".into(), 1)]
+    );
+    assert_eq!(
+        run(rows.clone(), &[doc], Window::Document, true),
+        vec![("Joshua/Nun".into(), 1)]
+    );
     // Tokens(2): each subject occurrence with an object within 2 tokens: Joshua (son of Nun: 3
     // tokens away, no), Jehoshua (and nun: 2, yes), JOSHUA (Nun: 1, yes).
-    assert_eq!(run(rows, &[doc], Window::Tokens(2), true), vec![("Joshua/Nun".into(), 2)]);
+    assert_eq!(
+        run(rows, &[doc], Window::Tokens(2), true),
+        vec![("Joshua/Nun".into(), 2)]
+    );
 }

@@ -2,11 +2,14 @@
 //! IDK-aware singleton rate follows MATH.md section 2 (test vector T4).
 
 use monofact_core::facts::{
-    finish, CountBy, FactCounts, FactMatcher, FactTable, KbOptions, KbRow, KnowledgeBase, TemplateOptions, Window,
+    finish, CountBy, FactCounts, FactMatcher, FactTable, KbOptions, KbRow, KnowledgeBase,
+    TemplateOptions, Window,
 };
 use proptest::prelude::*;
 
-const WORDS: &[&str] = &["Abe", "Bo", "Cy", "Di", "abe", "the", "son", "of", "and", "Bo Cy", ".", "\n", "  "];
+const WORDS: &[&str] = &[
+    "Abe", "Bo", "Cy", "Di", "abe", "the", "son", "of", "and", "Bo Cy", ".", "\n", "  ",
+];
 
 fn docs_strategy() -> impl Strategy<Value = Vec<String>> {
     prop::collection::vec(
@@ -22,11 +25,22 @@ fn render(c: &FactCounts) -> String {
 
 fn matchers() -> Vec<FactMatcher> {
     let templates = vec![
-        ("father".to_string(), r"(?P<subject>[A-Z][a-z]+) the son of (?P<object>[A-Za-z]+)".to_string()),
-        ("and".to_string(), r"(?P<subject>\w+)\s+and\s+(?P<object>\w+)".to_string()),
+        (
+            "father".to_string(),
+            r"(?P<subject>[A-Z][a-z]+) the son of (?P<object>[A-Za-z]+)".to_string(),
+        ),
+        (
+            "and".to_string(),
+            r"(?P<subject>\w+)\s+and\s+(?P<object>\w+)".to_string(),
+        ),
     ];
     let kb = KnowledgeBase::new(vec![
-        KbRow { subject: "Abe".into(), relation: "knows".into(), object: "Bo".into(), ..KbRow::default() },
+        KbRow {
+            subject: "Abe".into(),
+            relation: "knows".into(),
+            object: "Bo".into(),
+            ..KbRow::default()
+        },
         KbRow {
             subject: "Cy".into(),
             relation: "knows".into(),
@@ -37,9 +51,22 @@ fn matchers() -> Vec<FactMatcher> {
     ])
     .expect("kb");
     vec![
-        FactMatcher::templates(&templates, &TemplateOptions { lowercase: true, normalize_whitespace: true })
-            .expect("templates"),
-        FactMatcher::knowledge_base(&kb, Window::Sentence, &KbOptions { case_insensitive: true }).expect("kb"),
+        FactMatcher::templates(
+            &templates,
+            &TemplateOptions {
+                lowercase: true,
+                normalize_whitespace: true,
+            },
+        )
+        .expect("templates"),
+        FactMatcher::knowledge_base(
+            &kb,
+            Window::Sentence,
+            &KbOptions {
+                case_insensitive: true,
+            },
+        )
+        .expect("kb"),
         FactMatcher::knowledge_base(&kb, Window::Tokens(2), &KbOptions::default()).expect("kb"),
     ]
 }
@@ -131,8 +158,12 @@ fn facts_math_t4_idk_aware_singleton_rate() {
     assert_eq!(c.summary.idk_samples, 3);
     assert_eq!(c.summary.singleton_prompts, 5);
     assert_eq!(c.summary.singleton_rate, 0.5);
-    let singletons: Vec<&str> =
-        c.prompts.iter().filter(|p| p.singleton).map(|p| p.subject.as_str()).collect::<Vec<_>>();
+    let singletons: Vec<&str> = c
+        .prompts
+        .iter()
+        .filter(|p| p.singleton)
+        .map(|p| p.subject.as_str())
+        .collect::<Vec<_>>();
     let mut singletons = singletons;
     singletons.sort_unstable();
     assert_eq!(singletons, vec!["c2", "c3", "c4", "c6", "c7"]);
@@ -140,7 +171,11 @@ fn facts_math_t4_idk_aware_singleton_rate() {
     assert_eq!((c.relations[0].samples, c.relations[0].singletons), (10, 5));
     // c1/a is the only fact seen twice; c5 is an IDK-only prompt (not a singleton).
     assert_eq!(c.histogram, vec![(1, 5), (2, 1)]);
-    let c5 = c.prompts.iter().find(|p| p.subject == "c5").expect("c5 listed");
+    let c5 = c
+        .prompts
+        .iter()
+        .find(|p| p.subject == "c5")
+        .expect("c5 listed");
     assert_eq!((c5.answers, c5.idk, c5.singleton), (0, 1, false));
     let prompts = c.prompts_batch().expect("prompts batch");
     assert_eq!(prompts.num_rows(), 7);
@@ -183,8 +218,22 @@ fn facts_unmentioned_kb_facts_have_count_zero() {
     m.scan("Abe met Bo.\nBo met Abe. Cy", 5, &mut t);
     let c = finish(vec![t], Some(&kb), CountBy::Mention);
     assert_eq!(c.facts.len(), 2);
-    assert_eq!((c.facts[0].subject.as_str(), c.facts[0].mentions, c.facts[0].first_document), ("Abe", 2, Some(5)));
-    assert_eq!((c.facts[1].subject.as_str(), c.facts[1].mentions, c.facts[1].first_document), ("Cy", 0, None));
+    assert_eq!(
+        (
+            c.facts[0].subject.as_str(),
+            c.facts[0].mentions,
+            c.facts[0].first_document
+        ),
+        ("Abe", 2, Some(5))
+    );
+    assert_eq!(
+        (
+            c.facts[1].subject.as_str(),
+            c.facts[1].mentions,
+            c.facts[1].first_document
+        ),
+        ("Cy", 0, None)
+    );
     assert_eq!(c.summary.samples, 2);
     assert_eq!(c.summary.unmentioned_kb_facts, 1);
     assert_eq!(c.histogram, vec![(2, 1)]);

@@ -16,7 +16,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, BooleanArray, Float64Array, LargeStringArray, RecordBatch, UInt64Array};
+use arrow_array::{
+    ArrayRef, BooleanArray, Float64Array, LargeStringArray, RecordBatch, UInt64Array,
+};
 use arrow_schema::{ArrowError, DataType, Field, Schema};
 use foldhash::fast::FixedState;
 use hashbrown::HashMap;
@@ -149,20 +151,22 @@ pub fn finish(tables: Vec<FactTable>, kb: Option<&KnowledgeBase>, count_by: Coun
     let mut objects = hashbrown::HashSet::<u32, FixedState>::default();
     for (key, stat) in table.keys.iter().zip(&table.stats) {
         let n = sample_count(stat.mentions, stat.documents);
-        let p = *prompt_index.entry((key.subject, key.relation)).or_insert_with(|| {
-            prompts.push((
-                (key.subject, key.relation),
-                PromptRow {
-                    subject: strings.get(key.subject).to_string(),
-                    relation: strings.get(key.relation).to_string(),
-                    answers: 0,
-                    idk: 0,
-                    distinct_objects: 0,
-                    singleton: false,
-                },
-            ));
-            prompts.len() - 1
-        });
+        let p = *prompt_index
+            .entry((key.subject, key.relation))
+            .or_insert_with(|| {
+                prompts.push((
+                    (key.subject, key.relation),
+                    PromptRow {
+                        subject: strings.get(key.subject).to_string(),
+                        relation: strings.get(key.relation).to_string(),
+                        answers: 0,
+                        idk: 0,
+                        distinct_objects: 0,
+                        singleton: false,
+                    },
+                ));
+                prompts.len() - 1
+            });
         let prompt = &mut prompts[p].1;
         if key.object == IDK {
             prompt.idk += n;
@@ -188,13 +192,25 @@ pub fn finish(tables: Vec<FactTable>, kb: Option<&KnowledgeBase>, count_by: Coun
     if let Some(kb) = kb {
         let mut seen = hashbrown::HashSet::<(&str, &str, &str), FixedState>::default();
         for row in kb.rows() {
-            let triple = (row.subject.as_str(), row.relation.as_str(), row.object.as_str());
+            let triple = (
+                row.subject.as_str(),
+                row.relation.as_str(),
+                row.object.as_str(),
+            );
             if !seen.insert(triple) {
                 continue;
             }
-            let present = match (strings.find(triple.0), strings.find(triple.1), strings.find(triple.2)) {
+            let present = match (
+                strings.find(triple.0),
+                strings.find(triple.1),
+                strings.find(triple.2),
+            ) {
                 (Some(subject), Some(relation), Some(object)) => {
-                    table.slots.contains_key(&FactKey { subject, relation, object })
+                    table.slots.contains_key(&FactKey {
+                        subject,
+                        relation,
+                        object,
+                    })
                 }
                 _ => false,
             };
@@ -271,7 +287,13 @@ pub fn finish(tables: Vec<FactTable>, kb: Option<&KnowledgeBase>, count_by: Coun
         distinct_objects: objects.len() as u64,
         unmentioned_kb_facts,
     };
-    FactCounts { facts, prompts, histogram: histogram.into_iter().collect(), relations, summary }
+    FactCounts {
+        facts,
+        prompts,
+        histogram: histogram.into_iter().collect(),
+        relations,
+        summary,
+    }
 }
 
 fn utf8_field(name: &str) -> Field {
@@ -321,7 +343,10 @@ impl FactCounts {
         let schema = Schema::new(vec![u64_field("r"), u64_field("n_r")]);
         RecordBatch::try_new(
             Arc::new(schema),
-            vec![u64s(self.histogram.iter().map(|h| h.0)), u64s(self.histogram.iter().map(|h| h.1))],
+            vec![
+                u64s(self.histogram.iter().map(|h| h.0)),
+                u64s(self.histogram.iter().map(|h| h.1)),
+            ],
         )
     }
 
@@ -366,7 +391,11 @@ impl FactCounts {
                 u64s(p.iter().map(|r| r.answers)),
                 u64s(p.iter().map(|r| r.idk)),
                 u64s(p.iter().map(|r| r.distinct_objects)),
-                Arc::new(p.iter().map(|r| Some(r.singleton)).collect::<BooleanArray>()),
+                Arc::new(
+                    p.iter()
+                        .map(|r| Some(r.singleton))
+                        .collect::<BooleanArray>(),
+                ),
             ],
         )
     }

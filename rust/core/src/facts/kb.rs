@@ -70,16 +70,26 @@ impl KnowledgeBase {
             return Err(FactError::EmptyKnowledgeBase);
         }
         for (row, r) in rows.iter().enumerate() {
-            for (field, value) in [("subject", &r.subject), ("relation", &r.relation), ("object", &r.object)] {
+            for (field, value) in [
+                ("subject", &r.subject),
+                ("relation", &r.relation),
+                ("object", &r.object),
+            ] {
                 if is_blank(value) {
                     return Err(FactError::EmptySurfaceForm { row, field });
                 }
             }
             if r.subject_aliases.iter().any(|a| is_blank(a)) {
-                return Err(FactError::EmptySurfaceForm { row, field: "subject_aliases" });
+                return Err(FactError::EmptySurfaceForm {
+                    row,
+                    field: "subject_aliases",
+                });
             }
             if r.object_aliases.iter().any(|a| is_blank(a)) {
-                return Err(FactError::EmptySurfaceForm { row, field: "object_aliases" });
+                return Err(FactError::EmptySurfaceForm {
+                    row,
+                    field: "object_aliases",
+                });
             }
         }
         Ok(KnowledgeBase { rows })
@@ -102,7 +112,12 @@ impl KnowledgeBase {
             .into_iter()
             .zip(relations)
             .zip(objects)
-            .map(|((subject, relation), object)| KbRow { subject, relation, object, ..KbRow::default() })
+            .map(|((subject, relation), object)| KbRow {
+                subject,
+                relation,
+                object,
+                ..KbRow::default()
+            })
             .collect();
         Self::new(rows)
     }
@@ -116,10 +131,17 @@ impl KnowledgeBase {
         for batch in batches {
             let schema = batch.schema();
             let column = |name: &'static str| {
-                batch.column_by_name(name).ok_or_else(|| FactError::MissingColumn {
-                    column: name,
-                    available: schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", "),
-                })
+                batch
+                    .column_by_name(name)
+                    .ok_or_else(|| FactError::MissingColumn {
+                        column: name,
+                        available: schema
+                            .fields()
+                            .iter()
+                            .map(|f| f.name().as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    })
             };
             let subjects = strings(column("subject")?.as_ref(), "subject")?;
             let relations = strings(column("relation")?.as_ref(), "relation")?;
@@ -135,14 +157,22 @@ impl KnowledgeBase {
             for i in 0..batch.num_rows() {
                 let row = rows.len();
                 let required = |values: &[Option<String>], field: &'static str| {
-                    values[i].clone().ok_or(FactError::EmptySurfaceForm { row, field })
+                    values[i]
+                        .clone()
+                        .ok_or(FactError::EmptySurfaceForm { row, field })
                 };
                 rows.push(KbRow {
                     subject: required(&subjects, "subject")?,
                     relation: required(&relations, "relation")?,
                     object: required(&objects, "object")?,
-                    subject_aliases: subject_aliases.as_ref().map(|a| a[i].clone()).unwrap_or_default(),
-                    object_aliases: object_aliases.as_ref().map(|a| a[i].clone()).unwrap_or_default(),
+                    subject_aliases: subject_aliases
+                        .as_ref()
+                        .map(|a| a[i].clone())
+                        .unwrap_or_default(),
+                    object_aliases: object_aliases
+                        .as_ref()
+                        .map(|a| a[i].clone())
+                        .unwrap_or_default(),
                 });
             }
         }
@@ -166,12 +196,16 @@ impl KnowledgeBase {
 }
 
 fn strings(array: &dyn Array, column: &'static str) -> Result<Vec<Option<String>>, FactError> {
-    let collect = |it: &mut dyn Iterator<Item = Option<&str>>| it.map(|v| v.map(str::to_string)).collect();
+    let collect =
+        |it: &mut dyn Iterator<Item = Option<&str>>| it.map(|v| v.map(str::to_string)).collect();
     match array.data_type() {
         DataType::Utf8 => Ok(collect(&mut array.as_string::<i32>().iter())),
         DataType::LargeUtf8 => Ok(collect(&mut array.as_string::<i64>().iter())),
         DataType::Utf8View => Ok(collect(&mut array.as_string_view().iter())),
-        other => Err(FactError::ColumnType { column, found: other.to_string() }),
+        other => Err(FactError::ColumnType {
+            column,
+            found: other.to_string(),
+        }),
     }
 }
 
@@ -180,13 +214,21 @@ fn string_lists(array: &dyn Array, column: &'static str) -> Result<Vec<Vec<Strin
         DataType::List(_) => array.as_list::<i32>().iter().collect(),
         DataType::LargeList(_) => array.as_list::<i64>().iter().collect(),
         DataType::Null => vec![None; array.len()],
-        other => return Err(FactError::ColumnType { column, found: other.to_string() }),
+        other => {
+            return Err(FactError::ColumnType {
+                column,
+                found: other.to_string(),
+            })
+        }
     };
     lists
         .into_iter()
         .map(|list| match list {
             None => Ok(Vec::new()),
-            Some(values) => Ok(strings(values.as_ref(), column)?.into_iter().flatten().collect()),
+            Some(values) => Ok(strings(values.as_ref(), column)?
+                .into_iter()
+                .flatten()
+                .collect()),
         })
         .collect()
 }
@@ -240,7 +282,8 @@ impl KbMatcher {
         let hasher = FixedState::default();
         let mut entity_ids: HashMap<&str, u32, FixedState> = HashMap::with_hasher(hasher.clone());
         let mut entity_names: Vec<&str> = Vec::new();
-        let mut facts_seen: HashMap<(u32, &str, u32), u32, FixedState> = HashMap::with_hasher(hasher.clone());
+        let mut facts_seen: HashMap<(u32, &str, u32), u32, FixedState> =
+            HashMap::with_hasher(hasher.clone());
         let mut facts = Vec::new();
         let mut fact_keys: Vec<(u32, u32)> = Vec::new(); // (subject entity, object entity)
         for row in &kb.rows {
@@ -254,7 +297,8 @@ impl KbMatcher {
             let o = entity_ids[row.object.as_str()];
             let key = (s, row.relation.as_str(), o);
             if !facts_seen.contains_key(&key) {
-                let id = u32::try_from(facts.len()).map_err(|_| too_large("more than 2^32 facts"))?;
+                let id =
+                    u32::try_from(facts.len()).map_err(|_| too_large("more than 2^32 facts"))?;
                 facts_seen.insert(key, id);
                 facts.push(KbFact {
                     subject: row.subject.as_str().into(),
@@ -270,7 +314,13 @@ impl KbMatcher {
         }
 
         // Surface forms -> entities.
-        let fold = |s: &str| if opts.case_insensitive { fold_case(s) } else { s.to_string() };
+        let fold = |s: &str| {
+            if opts.case_insensitive {
+                fold_case(s)
+            } else {
+                s.to_string()
+            }
+        };
         let mut form_ids: HashMap<Box<str>, u32, FixedState> = HashMap::with_hasher(hasher.clone());
         let mut forms: Vec<String> = Vec::new();
         let mut pairs: Vec<(u32, u32)> = Vec::new(); // (form, entity)
@@ -312,8 +362,11 @@ impl KbMatcher {
         let form_entities: Vec<u32> = pairs.iter().map(|&(_, e)| e).collect();
 
         // Subject index.
-        let mut by_subject_tmp: Vec<(u32, u32, u32)> =
-            fact_keys.iter().enumerate().map(|(f, &(s, o))| (s, o, f as u32)).collect();
+        let mut by_subject_tmp: Vec<(u32, u32, u32)> = fact_keys
+            .iter()
+            .enumerate()
+            .map(|(f, &(s, o))| (s, o, f as u32))
+            .collect();
         by_subject_tmp.sort_unstable();
         let mut subject_start = vec![0u32; n_entities + 1];
         for &(s, _, _) in &by_subject_tmp {
@@ -361,7 +414,14 @@ impl KbMatcher {
                 if !hits.is_empty() {
                     let mut positions = std::mem::take(&mut table.scratch.positions);
                     token_positions(text, &hits, &mut positions);
-                    self.count_token_windows(k as u64, &hits, &positions, &mut entities, doc, table);
+                    self.count_token_windows(
+                        k as u64,
+                        &hits,
+                        &positions,
+                        &mut entities,
+                        doc,
+                        table,
+                    );
                     table.scratch.positions = positions;
                 }
             }
@@ -380,7 +440,13 @@ impl KbMatcher {
     }
 
     /// Counts the facts found in one window, once each.
-    fn count_window(&self, hits: &[(usize, usize, u32)], entities: &mut Vec<u32>, doc: u64, table: &mut FactTable) {
+    fn count_window(
+        &self,
+        hits: &[(usize, usize, u32)],
+        entities: &mut Vec<u32>,
+        doc: u64,
+        table: &mut FactTable,
+    ) {
         entities.clear();
         for hit in hits {
             entities.extend_from_slice(self.entities_of(hit.2));
@@ -494,7 +560,13 @@ impl KbMatcher {
     /// `s`. Window edges always touch a non-alphanumeric character (a line break, whitespace, a
     /// sentence terminator or closer), so testing boundaries against the whole text is the same
     /// as testing them inside the window.
-    fn occurrences(&self, text: &str, start: usize, end: usize, hits: &mut Vec<(usize, usize, u32)>) {
+    fn occurrences(
+        &self,
+        text: &str,
+        start: usize,
+        end: usize,
+        hits: &mut Vec<(usize, usize, u32)>,
+    ) {
         hits.clear();
         let mut pos = start;
         while pos < end {

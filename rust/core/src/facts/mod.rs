@@ -52,16 +52,28 @@ pub enum FactError {
         "template {index} (relation {relation:?}) has no named group `{group}`: \
          write it as (?P<{group}>...) in {pattern:?}"
     )]
-    MissingGroup { index: usize, relation: String, group: &'static str, pattern: String },
+    MissingGroup {
+        index: usize,
+        relation: String,
+        group: &'static str,
+        pattern: String,
+    },
     #[error("knowledge base is missing the column {column:?} (it has: {available})")]
-    MissingColumn { column: &'static str, available: String },
+    MissingColumn {
+        column: &'static str,
+        available: String,
+    },
     #[error("knowledge base column {column:?} has type {found}; expected strings (or a list of strings for aliases)")]
     ColumnType { column: &'static str, found: String },
     #[error(
         "knowledge base columns differ in length: {subjects} subjects, {relations} relations, \
          {objects} objects"
     )]
-    ColumnLengths { subjects: usize, relations: usize, objects: usize },
+    ColumnLengths {
+        subjects: usize,
+        relations: usize,
+        objects: usize,
+    },
     #[error("knowledge base row {row}: the {field} is empty or missing")]
     EmptySurfaceForm { row: usize, field: &'static str },
     #[error("knowledge base has no rows")]
@@ -114,13 +126,24 @@ pub struct FactMatcher {
 impl FactMatcher {
     /// Compiles `(relation, regex)` templates; each regex needs the named groups `subject` and
     /// `object`.
-    pub fn templates(patterns: &[(String, String)], opts: &TemplateOptions) -> Result<Self, FactError> {
-        Ok(FactMatcher { inner: Matcher::Templates(template::TemplateMatcher::new(patterns, opts)?) })
+    pub fn templates(
+        patterns: &[(String, String)],
+        opts: &TemplateOptions,
+    ) -> Result<Self, FactError> {
+        Ok(FactMatcher {
+            inner: Matcher::Templates(template::TemplateMatcher::new(patterns, opts)?),
+        })
     }
 
     /// Compiles a knowledge base for co-occurrence counting within `window`.
-    pub fn knowledge_base(kb: &KnowledgeBase, window: Window, opts: &KbOptions) -> Result<Self, FactError> {
-        Ok(FactMatcher { inner: Matcher::KnowledgeBase(kb::KbMatcher::new(kb, window, opts)?) })
+    pub fn knowledge_base(
+        kb: &KnowledgeBase,
+        window: Window,
+        opts: &KbOptions,
+    ) -> Result<Self, FactError> {
+        Ok(FactMatcher {
+            inner: Matcher::KnowledgeBase(kb::KbMatcher::new(kb, window, opts)?),
+        })
     }
 
     /// Counts the facts of one document into `table`. `doc` is the document's key, growing in

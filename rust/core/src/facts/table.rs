@@ -42,7 +42,12 @@ pub(crate) struct FactStat {
 
 impl FactStat {
     fn new(doc: u64) -> Self {
-        FactStat { mentions: 1, documents: 1, first_document: doc, last_document: doc }
+        FactStat {
+            mentions: 1,
+            documents: 1,
+            first_document: doc,
+            last_document: doc,
+        }
     }
 
     #[inline]
@@ -85,14 +90,17 @@ impl Interner {
         self.strings.push(s.into());
         let strings = &self.strings;
         let hasher = &self.hasher;
-        self.lookup.insert_unique(hash, id, |&i| hasher.hash_one(&*strings[i as usize]));
+        self.lookup
+            .insert_unique(hash, id, |&i| hasher.hash_one(&*strings[i as usize]));
         id
     }
 
     /// The id of `s` if it was interned.
     pub fn find(&self, s: &str) -> Option<u32> {
         let hash = self.hasher.hash_one(s);
-        self.lookup.find(hash, |&id| &*self.strings[id as usize] == s).copied()
+        self.lookup
+            .find(hash, |&id| &*self.strings[id as usize] == s)
+            .copied()
     }
 
     pub fn get(&self, id: u32) -> &str {
@@ -153,7 +161,14 @@ impl FactTable {
             Some(o) => self.strings.intern(o),
             None => IDK,
         };
-        self.add_key(FactKey { subject, relation, object }, doc);
+        self.add_key(
+            FactKey {
+                subject,
+                relation,
+                object,
+            },
+            doc,
+        );
     }
 
     /// Counts an interned key; returns its slot.
@@ -205,8 +220,12 @@ impl FactTable {
             self.scratch = scratch;
             return;
         }
-        let remap: Vec<u32> =
-            other.strings.strings.iter().map(|s| self.strings.intern(s)).collect();
+        let remap: Vec<u32> = other
+            .strings
+            .strings
+            .iter()
+            .map(|s| self.strings.intern(s))
+            .collect();
         let map = |id: u32| if id == IDK { IDK } else { remap[id as usize] };
         let mut slot_map = Vec::with_capacity(other.keys.len());
         for (key, stat) in other.keys.iter().zip(&other.stats) {

@@ -52,7 +52,10 @@ impl TemplateMatcher {
         let mut templates = Vec::with_capacity(patterns.len());
         for (index, (relation, pattern)) in patterns.iter().enumerate() {
             if relation.trim().is_empty() {
-                return Err(FactError::EmptyRelation { index, pattern: pattern.clone() });
+                return Err(FactError::EmptyRelation {
+                    index,
+                    pattern: pattern.clone(),
+                });
             }
             let regex = Regex::new(pattern).map_err(|source| FactError::InvalidRegex {
                 index,
@@ -60,18 +63,24 @@ impl TemplateMatcher {
                 source,
             })?;
             let group = |name: &'static str| {
-                regex.capture_names().position(|n| n == Some(name)).ok_or_else(|| {
-                    FactError::MissingGroup {
+                regex
+                    .capture_names()
+                    .position(|n| n == Some(name))
+                    .ok_or_else(|| FactError::MissingGroup {
                         index,
                         relation: relation.clone(),
                         group: name,
                         pattern: pattern.clone(),
-                    }
-                })
+                    })
             };
             let subject_group = group("subject")?;
             let object_group = group("object")?;
-            templates.push(Template { relation: relation.clone(), regex, subject_group, object_group });
+            templates.push(Template {
+                relation: relation.clone(),
+                regex,
+                subject_group,
+                object_group,
+            });
         }
         // A set only pays when it can rule templates out; a failure to build it (size limits)
         // is not an error, just a slower path.
@@ -80,7 +89,11 @@ impl TemplateMatcher {
         } else {
             None
         };
-        Ok(TemplateMatcher { templates, set, opts: *opts })
+        Ok(TemplateMatcher {
+            templates,
+            set,
+            opts: *opts,
+        })
     }
 
     pub fn scan(&self, text: &str, doc: u64, table: &mut FactTable) {
@@ -102,9 +115,10 @@ impl TemplateMatcher {
     fn scan_template(&self, template: &Template, text: &str, doc: u64, table: &mut FactTable) {
         let mut relation = None;
         for caps in template.regex.captures_iter(text) {
-            let (Some(subject), Some(object)) =
-                (caps.get(template.subject_group), caps.get(template.object_group))
-            else {
+            let (Some(subject), Some(object)) = (
+                caps.get(template.subject_group),
+                caps.get(template.object_group),
+            ) else {
                 continue;
             };
             let mut subject_buf = std::mem::take(&mut table.scratch.subject);
@@ -112,7 +126,8 @@ impl TemplateMatcher {
             let s = normalize(subject.as_str(), &self.opts, &mut subject_buf);
             let o = normalize(object.as_str(), &self.opts, &mut object_buf);
             if !s.is_empty() && !o.is_empty() {
-                let relation = *relation.get_or_insert_with(|| table.strings.intern(&template.relation));
+                let relation =
+                    *relation.get_or_insert_with(|| table.strings.intern(&template.relation));
                 let key = FactKey {
                     subject: table.strings.intern(s),
                     relation,

@@ -189,7 +189,14 @@ mod tests {
         let text = "He went. She said \"no!\" Then?? ok\nstill one.\n\nNew para. 3.5 stays";
         assert_eq!(
             windows(Window::Sentence, text),
-            vec!["He went.", " She said \"no!\"", " Then??", " ok\nstill one.", "New para.", " 3.5 stays"]
+            vec![
+                "He went.",
+                " She said \"no!\"",
+                " Then??",
+                " ok\nstill one.",
+                "New para.",
+                " 3.5 stays"
+            ]
         );
     }
 
@@ -197,7 +204,10 @@ mod tests {
     fn paragraphs_and_lines() {
         let text = "a\nb\n \t\nc\n\n\nd";
         assert_eq!(windows(Window::Paragraph, text), vec!["a\nb", "c", "d"]);
-        assert_eq!(windows(Window::Line, text), vec!["a", "b", " \t", "c", "", "", "d"]);
+        assert_eq!(
+            windows(Window::Line, text),
+            vec!["a", "b", " \t", "c", "", "", "d"]
+        );
         assert_eq!(windows(Window::Document, text), vec![text]);
     }
 
@@ -205,7 +215,13 @@ mod tests {
     fn parse_windows() {
         assert_eq!(Window::parse("Sentence").ok(), Some(Window::Sentence));
         assert_eq!(Window::parse("tokens:5").ok(), Some(Window::Tokens(5)));
-        assert!(matches!(Window::parse("tokens:0"), Err(FactError::ZeroTokenWindow)));
-        assert!(matches!(Window::parse("chapter"), Err(FactError::UnknownWindow(_))));
+        assert!(matches!(
+            Window::parse("tokens:0"),
+            Err(FactError::ZeroTokenWindow)
+        ));
+        assert!(matches!(
+            Window::parse("chapter"),
+            Err(FactError::UnknownWindow(_))
+        ));
     }
 }
