@@ -587,7 +587,13 @@ impl KbMatcher {
                     continue;
                 }
             }
-            pos = s + text[s..].chars().next().map_or(1, char::len_utf8);
+            // No occurrence starts at `s`; the next one must start after a non-alphanumeric
+            // character, so the rest of the word is skipped without searching it again.
+            pos = next_word_start(
+                text,
+                s + text[s..].chars().next().map_or(1, char::len_utf8),
+                end,
+            );
         }
     }
 
@@ -606,6 +612,26 @@ impl KbMatcher {
         }
         None
     }
+}
+
+/// The first position `p` in `from..end` (or `end`) whose preceding character is not
+/// alphanumeric: where the next occurrence may start. `from` is a character boundary > 0.
+fn next_word_start(text: &str, from: usize, end: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut p = from;
+    while p < end {
+        let b = bytes[p - 1];
+        let prev_alnum = if b < 0x80 {
+            b.is_ascii_alphanumeric()
+        } else {
+            !boundary_before(text, p)
+        };
+        if !prev_alnum {
+            return p;
+        }
+        p += text[p..].chars().next().map_or(1, char::len_utf8);
+    }
+    end
 }
 
 #[inline]

@@ -142,32 +142,27 @@ fn sentences(text: &str, start: usize, end: usize, f: &mut impl FnMut(usize, usi
     let bytes = para.as_bytes();
     let mut sentence_start = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b == b'.' || b == b'!' || b == b'?' {
-            let mut j = i + 1;
-            while j < bytes.len() && matches!(bytes[j], b'.' | b'!' | b'?') {
-                j += 1;
-            }
-            while let Some(c) = para[j..].chars().next() {
-                if is_closer(c) {
-                    j += c.len_utf8();
-                } else {
-                    break;
-                }
-            }
-            let ends = match is_space_at(para, j) {
-                None => true,
-                Some((space, _)) => space,
-            };
-            if ends {
-                f(start + sentence_start, start + j);
-                sentence_start = j;
-            }
-            i = j;
-        } else {
-            i += 1;
+    while let Some(off) = memchr::memchr3(b'.', b'!', b'?', &bytes[i..]) {
+        let mut j = i + off + 1;
+        while j < bytes.len() && matches!(bytes[j], b'.' | b'!' | b'?') {
+            j += 1;
         }
+        while let Some(c) = para[j..].chars().next() {
+            if is_closer(c) {
+                j += c.len_utf8();
+            } else {
+                break;
+            }
+        }
+        let ends = match is_space_at(para, j) {
+            None => true,
+            Some((space, _)) => space,
+        };
+        if ends {
+            f(start + sentence_start, start + j);
+            sentence_start = j;
+        }
+        i = j;
     }
     if sentence_start < bytes.len() || bytes.is_empty() {
         f(start + sentence_start, end);
