@@ -286,15 +286,22 @@ impl KbMatcher {
             HashMap::with_hasher(hasher.clone());
         let mut facts = Vec::new();
         let mut fact_keys: Vec<(u32, u32)> = Vec::new(); // (subject entity, object entity)
+                                                         // (subject entity, object entity) of each row.
+        let mut row_entities: Vec<(u32, u32)> = Vec::with_capacity(kb.rows.len());
         for row in &kb.rows {
-            for name in [row.subject.as_str(), row.object.as_str()] {
-                if !entity_ids.contains_key(name) {
-                    entity_ids.insert(name, entity_names.len() as u32);
+            let mut ids = [0u32; 2];
+            for (id, name) in ids
+                .iter_mut()
+                .zip([row.subject.as_str(), row.object.as_str()])
+            {
+                let next = entity_names.len() as u32;
+                *id = *entity_ids.entry(name).or_insert(next);
+                if *id == next {
                     entity_names.push(name);
                 }
             }
-            let s = entity_ids[row.subject.as_str()];
-            let o = entity_ids[row.object.as_str()];
+            let [s, o] = ids;
+            row_entities.push((s, o));
             let key = (s, row.relation.as_str(), o);
             if !facts_seen.contains_key(&key) {
                 let id =
@@ -340,9 +347,7 @@ impl KbMatcher {
         for (e, name) in entity_names.iter().enumerate() {
             add_form(name, e as u32);
         }
-        for row in &kb.rows {
-            let s = entity_ids[row.subject.as_str()];
-            let o = entity_ids[row.object.as_str()];
+        for (row, &(s, o)) in kb.rows.iter().zip(&row_entities) {
             for alias in &row.subject_aliases {
                 add_form(alias, s);
             }
