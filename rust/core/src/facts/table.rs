@@ -2,7 +2,7 @@
 //!
 //! A [`FactTable`] is what one worker thread owns while it scans its share of the corpus. It
 //! interns every subject, relation and object string once (so a key is three `u32`s), keeps one
-//! [`FactStat`] per key, and never locks. Tables of different threads have unrelated string ids;
+//! `FactStat` per key, and never locks. Tables of different threads have unrelated string ids;
 //! [`FactTable::merge`] remaps the other table's ids into this one. Everything a table holds
 //! (sums, minima) is commutative, and the final output is sorted by the strings themselves, so
 //! the result does not depend on how documents were split across tables or in which order the
