@@ -241,3 +241,65 @@ fn facts_unmentioned_kb_facts_have_count_zero() {
     let batch = c.facts_batch().expect("batch");
     assert_eq!(batch.column(5).null_count(), 1);
 }
+
+#[test]
+fn facts_arrow_schemas() {
+    use arrow_schema::DataType::{Boolean, Float64, LargeUtf8, UInt64};
+    let mut t = FactTable::new();
+    t.add_record("s", "r", Some("o"), 0);
+    t.add_record("s", "r", None, 1);
+    let c = finish(vec![t], None, CountBy::Mention);
+    let shape = |b: arrow_array::RecordBatch| -> Vec<(String, arrow_schema::DataType)> {
+        b.schema()
+            .fields()
+            .iter()
+            .map(|f| (f.name().clone(), f.data_type().clone()))
+            .collect()
+    };
+    let named = |v: &[(&str, arrow_schema::DataType)]| -> Vec<(String, arrow_schema::DataType)> {
+        v.iter().map(|(n, t)| (n.to_string(), t.clone())).collect()
+    };
+    assert_eq!(
+        shape(c.facts_batch().expect("facts")),
+        named(&[
+            ("subject", LargeUtf8),
+            ("relation", LargeUtf8),
+            ("object", LargeUtf8),
+            ("mentions", UInt64),
+            ("documents", UInt64),
+            ("first_document", UInt64)
+        ])
+    );
+    assert_eq!(
+        shape(c.histogram_batch().expect("histogram")),
+        named(&[("r", UInt64), ("n_r", UInt64)])
+    );
+    assert_eq!(
+        shape(c.relations_batch().expect("relations")),
+        named(&[
+            ("group", LargeUtf8),
+            ("samples", UInt64),
+            ("singletons", UInt64),
+            ("singleton_rate", Float64)
+        ])
+    );
+    assert_eq!(
+        shape(c.prompts_batch().expect("prompts")),
+        named(&[
+            ("subject", LargeUtf8),
+            ("relation", LargeUtf8),
+            ("mentions", UInt64),
+            ("answers", UInt64),
+            ("idk", UInt64),
+            ("distinct_objects", UInt64),
+            ("singleton", Boolean)
+        ])
+    );
+    let rates = c.relations_batch().expect("relations");
+    let rate = rates
+        .column(3)
+        .as_any()
+        .downcast_ref::<arrow_array::Float64Array>()
+        .expect("f64");
+    assert_eq!(rate.value(0), 0.5); // one singleton prompt, two samples (one IDK)
+}

@@ -55,6 +55,8 @@ pub struct FactRow {
 pub struct PromptRow {
     pub subject: String,
     pub relation: String,
+    /// Raw non-IDK occurrences, whatever `count_by`.
+    pub mentions: u64,
     /// Non-IDK samples.
     pub answers: u64,
     /// IDK samples.
@@ -159,6 +161,7 @@ pub fn finish(tables: Vec<FactTable>, kb: Option<&KnowledgeBase>, count_by: Coun
                     PromptRow {
                         subject: strings.get(key.subject).to_string(),
                         relation: strings.get(key.relation).to_string(),
+                        mentions: 0,
                         answers: 0,
                         idk: 0,
                         distinct_objects: 0,
@@ -173,6 +176,7 @@ pub fn finish(tables: Vec<FactTable>, kb: Option<&KnowledgeBase>, count_by: Coun
             continue;
         }
         prompt.answers += n;
+        prompt.mentions += stat.mentions;
         prompt.distinct_objects += 1;
         mentions += stat.mentions;
         *histogram.entry(n).or_insert(0) += 1;
@@ -371,13 +375,14 @@ impl FactCounts {
         )
     }
 
-    /// The prompts: subject, relation (large_utf8), answers, idk, distinct_objects (uint64),
-    /// singleton (bool).
+    /// The prompts: subject, relation (large_utf8), mentions, answers, idk, distinct_objects
+    /// (uint64), singleton (bool).
     pub fn prompts_batch(&self) -> Result<RecordBatch, ArrowError> {
         let p = &self.prompts;
         let schema = Schema::new(vec![
             utf8_field("subject"),
             utf8_field("relation"),
+            u64_field("mentions"),
             u64_field("answers"),
             u64_field("idk"),
             u64_field("distinct_objects"),
@@ -388,6 +393,7 @@ impl FactCounts {
             vec![
                 strings(p.iter().map(|r| r.subject.as_str())),
                 strings(p.iter().map(|r| r.relation.as_str())),
+                u64s(p.iter().map(|r| r.mentions)),
                 u64s(p.iter().map(|r| r.answers)),
                 u64s(p.iter().map(|r| r.idk)),
                 u64s(p.iter().map(|r| r.distinct_objects)),
