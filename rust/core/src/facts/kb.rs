@@ -28,7 +28,7 @@
 //!
 //! Duplicate rows (same subject, relation and object) are one fact.
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, Anchored, Input, MatchKind, StartKind};
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::DataType;
@@ -257,6 +257,8 @@ pub(crate) struct KbMatcher {
     window: Window,
     case_insensitive: bool,
     automaton: AhoCorasick,
+    /// Bytes that begin some surface form.
+    first_bytes: [bool; 256],
     /// Surface form -> form id, to find a shorter form when the longest fails a word boundary.
     form_ids: HashMap<Box<str>, u32, FixedState>,
     /// Entities of each surface form (pattern id): `form_entities[form_start[p]..form_start[p+1]]`.
@@ -382,8 +384,15 @@ impl KbMatcher {
         }
         let by_subject = by_subject_tmp.iter().map(|&(_, o, f)| (o, f)).collect();
 
+        let mut first_bytes = [false; 256];
+        for form in &forms {
+            if let Some(&b) = form.as_bytes().first() {
+                first_bytes[b as usize] = true;
+            }
+        }
         let automaton = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
+            .start_kind(StartKind::Anchored)
             // The crate picks: a DFA for small sets, a contiguous NFA for large ones (a DFA of
             // 100,000 forms was slower in our measurements: it no longer fits in cache).
             .build(&forms)
@@ -393,6 +402,7 @@ impl KbMatcher {
             window,
             case_insensitive: opts.case_insensitive,
             automaton,
+            first_bytes,
             form_ids,
             form_start,
             form_entities,
@@ -556,15 +566,17 @@ impl KbMatcher {
     /// The occurrences in the window `text[start..end]`: leftmost-longest, non-overlapping,
     /// with word boundaries, as (start, end, form id) in text order.
     ///
-    /// The automaton runs in leftmost-longest mode. When its match at `s` passes both boundary
-    /// tests it is exactly the occurrence the definition asks for (no valid occurrence starts
-    /// before `s`, and none at `s` is longer). When the character before `s` is alphanumeric, no
-    /// occurrence starts at `s`. When only the end fails, a shorter form may still start at `s`:
-    /// it is a prefix of the match ending before a non-alphanumeric character, so those few
-    /// prefixes are looked up, longest first. Otherwise the search resumes one character after
-    /// `s`. Window edges always touch a non-alphanumeric character (a line break, whitespace, a
-    /// sentence terminator or closer), so testing boundaries against the whole text is the same
-    /// as testing them inside the window.
+    /// This follows the definition directly. An occurrence can only start at a position whose
+    /// preceding character is not alphanumeric and whose byte can begin a surface form (a table
+    /// of 256 flags), so a byte loop visits those positions in order and runs an anchored
+    /// leftmost-longest search at each: the automaton stops as soon as no form continues, so
+    /// most starts cost a few transitions, and the text between candidate starts is never
+    /// walked by the automaton. When the longest form at a start fails the end boundary, a
+    /// shorter form may still fit: it is a prefix of the match ending before a non-alphanumeric
+    /// character, so those few prefixes are looked up, longest first. After an occurrence the
+    /// loop resumes at its end. Window edges always touch a non-alphanumeric character (a line
+    /// break, whitespace, a sentence terminator or closer), so testing boundaries against the
+    /// whole text is the same as testing them inside the window.
     fn occurrences(
         &self,
         text: &str,
@@ -573,32 +585,30 @@ impl KbMatcher {
         hits: &mut Vec<(usize, usize, u32)>,
     ) {
         hits.clear();
-        let mut pos = start;
-        while pos < end {
-            let input = aho_corasick::Input::new(text).range(pos..end);
-            let Some(m) = self.automaton.find(input) else {
-                break;
-            };
-            let (s, e) = (m.start(), m.end());
-            if boundary_before(text, s) {
+        let bytes = text.as_bytes();
+        let mut p = start;
+        while p < end {
+            // Continuation bytes never begin a form, so stepping byte by byte only ever tests
+            // character boundaries.
+            if !self.first_bytes[bytes[p] as usize] || !boundary_before_at(text, p) {
+                p += 1;
+                continue;
+            }
+            let input = Input::new(text).range(p..end).anchored(Anchored::Yes);
+            if let Some(m) = self.automaton.find(input) {
+                let e = m.end();
                 if boundary_after(text, e) {
-                    hits.push((s, e, m.pattern().as_u32()));
-                    pos = e;
+                    hits.push((p, e, m.pattern().as_u32()));
+                    p = e;
                     continue;
                 }
-                if let Some((e, form)) = self.shorter_form(text, s, e) {
-                    hits.push((s, e, form));
-                    pos = e;
+                if let Some((e, form)) = self.shorter_form(text, p, e) {
+                    hits.push((p, e, form));
+                    p = e;
                     continue;
                 }
             }
-            // No occurrence starts at `s`; the next one must start after a non-alphanumeric
-            // character, so the rest of the word is skipped without searching it again.
-            pos = next_word_start(
-                text,
-                s + text[s..].chars().next().map_or(1, char::len_utf8),
-                end,
-            );
+            p += 1;
         }
     }
 
@@ -619,24 +629,14 @@ impl KbMatcher {
     }
 }
 
-/// The first position `p` in `from..end` (or `end`) whose preceding character is not
-/// alphanumeric: where the next occurrence may start. `from` is a character boundary > 0.
-fn next_word_start(text: &str, from: usize, end: usize) -> usize {
-    let bytes = text.as_bytes();
-    let mut p = from;
-    while p < end {
-        let b = bytes[p - 1];
-        let prev_alnum = if b < 0x80 {
-            b.is_ascii_alphanumeric()
-        } else {
-            !boundary_before(text, p)
-        };
-        if !prev_alnum {
-            return p;
-        }
-        p += text[p..].chars().next().map_or(1, char::len_utf8);
+/// Whether the character before byte `p` (a character boundary) is not alphanumeric.
+#[inline]
+fn boundary_before_at(text: &str, p: usize) -> bool {
+    match p.checked_sub(1).map(|i| text.as_bytes()[i]) {
+        None => true,
+        Some(b) if b < 0x80 => !b.is_ascii_alphanumeric(),
+        Some(_) => boundary_before(text, p),
     }
-    end
 }
 
 #[inline]
