@@ -114,7 +114,7 @@ pub(crate) fn fold_case_into(text: &str, out: &mut String) {
 #[derive(Debug)]
 enum Matcher {
     Templates(template::TemplateMatcher),
-    KnowledgeBase(kb::KbMatcher),
+    KnowledgeBase(Box<kb::KbMatcher>),
 }
 
 /// A compiled fact extractor, shared read-only by all scanning threads (it is `Send + Sync`).
@@ -142,7 +142,7 @@ impl FactMatcher {
         opts: &KbOptions,
     ) -> Result<Self, FactError> {
         Ok(FactMatcher {
-            inner: Matcher::KnowledgeBase(kb::KbMatcher::new(kb, window, opts)?),
+            inner: Matcher::KnowledgeBase(Box::new(kb::KbMatcher::new(kb, window, opts)?)),
         })
     }
 
