@@ -88,6 +88,14 @@ pub enum FactError {
     UnknownWindow(String),
 }
 
+/// Fact errors are configuration errors of the crate: a bad template, window or knowledge base
+/// is an argument the caller gave (the knowledge base's file, if any, is read elsewhere).
+impl From<FactError> for crate::CoreError {
+    fn from(e: FactError) -> Self {
+        crate::CoreError::Config(e.to_string())
+    }
+}
+
 /// The case folding used everywhere in this module: each character replaced by its Unicode
 /// lowercase (`char::to_lowercase`, no context rules such as final sigma), so folding a surface
 /// form and folding a text that contains it agree.
