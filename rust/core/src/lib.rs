@@ -2,11 +2,13 @@
 //! hallucination floors of Kalai, Nachum, Vempala and Zhang (2025) rest on.
 //!
 //! The pipeline is visible in the module tree: `source` (find and stream documents) ->
-//! `tokenize` -> `count` (exact key counting in hash partitions) -> `stats` (count-of-counts).
+//! `tokenize` -> `count` (exact key counting in hash partitions) -> `stats` (count-of-counts);
+//! `facts` extracts and counts (subject, relation, object) facts.
 //! No module here knows about Python; the binding crate only converts.
 
 pub mod count;
 pub mod error;
+pub mod facts;
 pub mod progress;
 pub mod source;
 pub mod stats;
