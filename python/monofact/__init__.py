@@ -10,6 +10,7 @@ from monofact._histogram import as_histogram
 from monofact.corpus import Corpus
 from monofact.counts import Counts, count_ngrams
 from monofact.errors import ConfigError, InputError, MonofactError, ResourceError
+from monofact.facts import FactCounts, count_facts
 from monofact.floors import (
     Floor,
     calibration_gap,
@@ -19,6 +20,7 @@ from monofact.floors import (
     multiple_choice_bound,
 )
 from monofact.grading import BENCHMARKS, Grades, benchmarks, grade
+from monofact.report import ReportPaths, report
 
 __all__ = [
     "__version__",
@@ -26,14 +28,17 @@ __all__ = [
     "ConfigError",
     "Corpus",
     "Counts",
+    "FactCounts",
     "Floor",
     "Grades",
+    "ReportPaths",
     "InputError",
     "MonofactError",
     "ResourceError",
     "as_histogram",
     "benchmarks",
     "calibration_gap",
+    "count_facts",
     "count_ngrams",
     "estimators",
     "floors",
@@ -43,4 +48,5 @@ __all__ = [
     "iiv_bound",
     "kalai_vempala_bound",
     "multiple_choice_bound",
+    "report",
 ]

@@ -198,6 +198,15 @@ def build_parser() -> argparse.ArgumentParser:
         _cli_analysis.add_subcommands(sub)
     except ImportError:
         pass
+    try:
+        from monofact._cli_facts import add_facts_subcommand
+
+        add_facts_subcommand(sub)
+    except ImportError:
+        pass
+    from monofact.report.cli import add_report_subcommand
+
+    add_report_subcommand(sub)
     return parser
 
 

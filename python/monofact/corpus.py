@@ -47,7 +47,7 @@ class Corpus:
     on_invalid: str = "replace"
     on_bad_record: str = "error"
     max_document_bytes: int | str = 64 << 20
-    shard_bytes: int | str = 32 << 20
+    shard_bytes: int | str | None = None
     paths: list[str] | None = field(init=False, default=None)
     table: Any = field(init=False, default=None)
 
@@ -85,7 +85,7 @@ class Corpus:
             "on_invalid": self.on_invalid,
             "on_bad_record": self.on_bad_record,
             "max_document_bytes": parse_bytes(self.max_document_bytes, "max_document_bytes"),
-            "shard_bytes": parse_bytes(self.shard_bytes, "shard_bytes"),
+            "shard_bytes": parse_bytes(self.shard_bytes, "shard_bytes") or 0,
         }
 
     def source_args(self) -> tuple[list[str] | None, Any]:

@@ -10,6 +10,7 @@ pub mod count;
 pub mod error;
 pub mod facts;
 pub mod progress;
+pub mod scan;
 pub mod source;
 pub mod stats;
 pub mod tokenize;

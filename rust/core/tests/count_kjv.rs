@@ -30,7 +30,7 @@ fn kjv_matches_reference_figures() {
                 shard_bytes,
                 ..SourceOptions::default()
             };
-            let corpus = Corpus::Files(discover(&[path.clone()], &src).unwrap());
+            let corpus = Corpus::Files(discover(std::slice::from_ref(&path), &src).unwrap());
             for &(n, pad, samples, distinct, n1, n2, max) in &rows {
                 let opts = CountOptions {
                     n,

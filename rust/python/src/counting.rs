@@ -161,7 +161,7 @@ impl NgramCounts {
     paths=None, table=None, *, n=3, pad=false, tokenizer="words", lowercase=false, threads=0,
     memory_bytes=None, sample=None, format=None, compression=None, doc_per="line",
     text_field="text", on_invalid="replace", on_bad_record="error",
-    max_document_bytes=64<<20, shard_bytes=32<<20, progress=None
+    max_document_bytes=64<<20, shard_bytes=0, progress=None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn count_ngrams(

@@ -20,7 +20,6 @@ pub mod key;
 pub mod run;
 pub mod vocab;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -30,7 +29,8 @@ use vocab::{GlobalVocab, LocalVocab, Strings, BOS_ID, EOS_ID};
 
 use crate::error::{CoreError, Result};
 use crate::progress::Progress;
-use crate::source::{plan_shards, read_shard, total_bytes, Corpus, ReadStats, SourceOptions};
+use crate::scan::{self, scan_corpus};
+use crate::source::{Corpus, SourceOptions};
 use crate::stats::Histogram;
 use crate::tokenize::Tokenizer;
 
@@ -186,8 +186,6 @@ struct Worker<'a, K: NKey> {
     tokens: u64,
     samples: u64,
     total_samples: u64,
-    stats: ReadStats,
-    shards: u64,
 }
 
 impl<'a, K: NKey> Worker<'a, K> {
@@ -220,8 +218,6 @@ impl<'a, K: NKey> Worker<'a, K> {
             tokens: 0,
             samples: 0,
             total_samples: 0,
-            stats: ReadStats::default(),
-            shards: 0,
         }
     }
 
@@ -317,8 +313,6 @@ struct WorkerOut<K> {
     tokens: u64,
     samples: u64,
     total_samples: u64,
-    stats: ReadStats,
-    shards: u64,
 }
 
 /// The finished, merged partitions.
@@ -337,64 +331,43 @@ fn count_with<K: NKey>(
     threads: usize,
 ) -> Result<NgramCounts> {
     let started = Instant::now();
-    let shards = plan_shards(corpus, src)?;
     let global = Mutex::new(GlobalVocab::default());
-    let next = AtomicUsize::new(0);
-    progress.reset_counts();
-    progress.set_phase(0);
-    progress
-        .bytes_total
-        .store(total_bytes(corpus), Ordering::Relaxed);
-
-    let outs: Vec<Result<WorkerOut<K>>> = pool.install(|| {
-        use rayon::prelude::*;
-        (0..threads)
-            .into_par_iter()
-            .map(|_| {
-                let mut w = Worker::<K>::new(opts, &global, progress, threads);
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(shard) = shards.get(i) else { break };
-                    progress.check()?;
-                    let stats =
-                        read_shard(corpus, shard, src, progress, &mut |doc| w.add_document(doc))?;
-                    w.flush_block()?;
-                    w.stats.add(&stats);
-                    w.shards += 1;
-                }
-                w.flush_block()?;
-                Ok(WorkerOut {
-                    parts: w.parts,
-                    runs: w.runs,
-                    tokens: w.tokens,
-                    samples: w.samples,
-                    total_samples: w.total_samples,
-                    stats: w.stats,
-                    shards: w.shards,
-                })
-            })
-            .collect()
-    });
-    let mut workers = Vec::with_capacity(outs.len());
-    for o in outs {
-        workers.push(o?);
-    }
-    progress.check()?;
+    let scanned = scan_corpus(
+        corpus,
+        src,
+        threads,
+        pool,
+        progress,
+        || Worker::<K>::new(opts, &global, progress, threads),
+        |w, doc, _key| w.add_document(doc),
+        |w| w.flush_block(),
+    )?;
+    let stats = scanned.stats;
+    let shards = scanned.shards;
+    let workers: Vec<WorkerOut<K>> = scanned
+        .states
+        .into_iter()
+        .map(|w| WorkerOut {
+            parts: w.parts,
+            runs: w.runs,
+            tokens: w.tokens,
+            samples: w.samples,
+            total_samples: w.total_samples,
+        })
+        .collect();
     progress.set_phase(1);
 
     let mut summary = Summary {
         n: opts.n,
         threads,
         sample_rate: opts.sample,
+        shards,
         ..Summary::default()
     };
-    let mut stats = ReadStats::default();
     for w in &workers {
         summary.tokens += w.tokens;
         summary.samples += w.samples;
         summary.total_samples += w.total_samples;
-        summary.shards += w.shards;
-        stats.add(&w.stats);
     }
     summary.documents = stats.documents;
     summary.bytes = stats.bytes;
@@ -481,12 +454,7 @@ pub fn count_ngrams(
             )));
         }
     }
-    let threads = resolve_threads(opts.threads);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("monofact-{i}"))
-        .build()
-        .map_err(|e| CoreError::Resource(format!("cannot start {threads} threads: {e}")))?;
+    let (pool, threads) = scan::pool(opts.threads)?;
     match opts.n {
         1..=2 => count_with::<u64>(corpus, src, opts, progress, &pool, threads),
         3 => match count_with::<u64>(corpus, src, opts, progress, &pool, threads) {

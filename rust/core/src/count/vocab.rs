@@ -135,7 +135,8 @@ impl Interner {
         let id = self.strings.push(bytes);
         self.hashes.push(hash);
         let hashes = &self.hashes;
-        self.table.insert_unique(hash, Entry { prefix, len, id }, |e| hashes[e.id as usize]);
+        self.table
+            .insert_unique(hash, Entry { prefix, len, id }, |e| hashes[e.id as usize]);
         (id, true)
     }
 
@@ -240,7 +241,19 @@ mod tests {
 
     #[test]
     fn prefix_word_is_exact_up_to_8_bytes() {
-        let words: Vec<&[u8]> = vec![b"", b"a", b"ab", b"ba", b"abc", b"acb", b"abcd", b"abcde", b"abdce", b"abcdefgh", b"abcdefgi"];
+        let words: Vec<&[u8]> = vec![
+            b"",
+            b"a",
+            b"ab",
+            b"ba",
+            b"abc",
+            b"acb",
+            b"abcd",
+            b"abcde",
+            b"abdce",
+            b"abcdefgh",
+            b"abcdefgi",
+        ];
         for (i, a) in words.iter().enumerate() {
             for b in &words[i + 1..] {
                 if a.len() == b.len() {
@@ -253,7 +266,14 @@ mod tests {
     #[test]
     fn interns_long_and_short_tokens() {
         let mut i = Interner::default();
-        let words = ["a", "abcdefghij", "abcdefghik", "ab", "abcdefgh", "abcdefghij"];
+        let words = [
+            "a",
+            "abcdefghij",
+            "abcdefghik",
+            "ab",
+            "abcdefgh",
+            "abcdefghij",
+        ];
         let ids: Vec<u32> = words.iter().map(|w| i.intern(w.as_bytes())).collect();
         assert_eq!(ids, vec![0, 1, 2, 3, 4, 1]);
         assert_eq!(i.strings.get(2), b"abcdefghik");

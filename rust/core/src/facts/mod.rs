@@ -23,12 +23,14 @@
 
 pub mod counts;
 pub mod kb;
+pub mod run;
 pub mod table;
 pub mod template;
 pub mod window;
 
 pub use counts::{finish, CountBy, FactCounts, FactRow, FactSummary, GroupRate, PromptRow};
 pub use kb::{KbOptions, KbRow, KnowledgeBase};
+pub use run::{count_facts, count_records, FactRun};
 pub use table::FactTable;
 pub use template::TemplateOptions;
 pub use window::Window;

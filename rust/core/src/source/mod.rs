@@ -102,7 +102,8 @@ pub struct SourceOptions {
     pub on_bad_record: OnBadRecord,
     /// Longest document accepted; longer ones are bad records.
     pub max_document_bytes: usize,
-    /// Uncompressed line-oriented files larger than this are split into byte-range shards.
+    /// Uncompressed line-oriented files larger than this are split into byte-range shards
+    /// (0 = automatic: about 8 shards per thread, 1 MB to 64 MB each).
     pub shard_bytes: u64,
 }
 
@@ -116,7 +117,7 @@ impl Default for SourceOptions {
             on_invalid: OnInvalid::Replace,
             on_bad_record: OnBadRecord::Error,
             max_document_bytes: 64 << 20,
-            shard_bytes: 32 << 20,
+            shard_bytes: 0,
         }
     }
 }
