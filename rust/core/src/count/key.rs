@@ -16,8 +16,12 @@ pub trait NKey: Copy + Ord + Eq + Hash + Send + Sync + Default + Debug + 'static
     fn id_limit(n: usize) -> u64;
     fn pack(ids: &[u32]) -> Self;
     fn unpack(self, n: usize, out: &mut [u32]);
+    /// A partition index in 0..256 that spreads keys evenly (top bits of a multiplicative hash).
+    fn partition(self) -> usize;
     const BYTES: usize;
 }
+
+const SPREAD: u64 = 0x9e37_79b9_7f4a_7c15;
 
 #[inline(always)]
 fn bits64(n: usize) -> u32 {
@@ -52,6 +56,10 @@ impl NKey for u64 {
             *slot = ((self >> (b as usize * (n - 1 - i))) & mask) as u32;
         }
     }
+    #[inline(always)]
+    fn partition(self) -> usize {
+        (self.wrapping_mul(SPREAD) >> 56) as usize
+    }
     const BYTES: usize = 8;
 }
 
@@ -76,6 +84,11 @@ impl NKey for u128 {
             *slot = (self >> (32 * (n - 1 - i))) as u32;
         }
     }
+    #[inline(always)]
+    fn partition(self) -> usize {
+        let folded = (self as u64) ^ ((self >> 64) as u64).wrapping_mul(SPREAD).rotate_left(31);
+        (folded.wrapping_mul(SPREAD) >> 56) as usize
+    }
     const BYTES: usize = 16;
 }
 
@@ -99,6 +112,14 @@ impl NKey for Wide {
     #[inline]
     fn unpack(self, n: usize, out: &mut [u32]) {
         out[..n].copy_from_slice(&self.0[..n]);
+    }
+    #[inline(always)]
+    fn partition(self) -> usize {
+        let mut h = 0u64;
+        for &id in &self.0 {
+            h = (h ^ id as u64).wrapping_mul(SPREAD).rotate_left(29);
+        }
+        (h.wrapping_mul(SPREAD) >> 56) as usize
     }
     const BYTES: usize = 32;
 }

@@ -250,37 +250,51 @@ impl<'a, K: NKey> Worker<'a, K> {
             let doc = &self.toks[start..end];
             start = end;
             self.seq.clear();
-            self.seqh.clear();
             if pad {
-                for _ in 1..n {
-                    self.seq.push(BOS_ID);
-                    self.seqh.push(self.vocab.hash(BOS_ID));
-                }
+                self.seq.extend(std::iter::repeat_n(BOS_ID, n - 1));
             }
-            for &local in doc {
-                self.seq.push(self.vocab.global[local as usize]);
-                self.seqh.push(self.vocab.hash(local));
-            }
+            self.seq
+                .extend(doc.iter().map(|&local| self.vocab.global[local as usize]));
             if pad {
                 self.seq.push(EOS_ID);
-                self.seqh.push(self.vocab.hash(EOS_ID));
             }
             if self.seq.len() < n {
                 continue;
             }
             let windows = self.seq.len() - n + 1;
             self.total_samples += windows as u64;
-            for i in 0..windows {
-                let h = ngram_hash(&self.seqh[i..i + n]);
-                if let Some(below) = self.sample_below {
+            if let Some(below) = self.sample_below {
+                // Sampling decides by a hash of the n-gram's text, so the same n-grams are kept
+                // whatever ids the tokens got.
+                self.seqh.clear();
+                if pad {
+                    self.seqh
+                        .extend(std::iter::repeat_n(self.vocab.hash(BOS_ID), n - 1));
+                }
+                self.seqh
+                    .extend(doc.iter().map(|&local| self.vocab.hash(local)));
+                if pad {
+                    self.seqh.push(self.vocab.hash(EOS_ID));
+                }
+                for i in 0..windows {
+                    let h = ngram_hash(&self.seqh[i..i + n]);
                     if h >= below {
                         continue;
                     }
+                    let key = K::pack(&self.seq[i..i + n]);
+                    self.parts[(h as usize) & (PARTITIONS - 1)].push(key);
+                    self.samples += 1;
+                    self.raw_len += 1;
                 }
-                let key = K::pack(&self.seq[i..i + n]);
-                self.parts[(h as usize) & (PARTITIONS - 1)].push(key);
-                self.samples += 1;
-                self.raw_len += 1;
+            } else {
+                // Partitions only need to split keys evenly: a multiplicative hash of the packed
+                // key does, at a fraction of the cost of hashing the text.
+                for i in 0..windows {
+                    let key = K::pack(&self.seq[i..i + n]);
+                    self.parts[key.partition()].push(key);
+                }
+                self.samples += windows as u64;
+                self.raw_len += windows;
             }
         }
         self.tokens += self.toks.len() as u64;
