@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -110,7 +111,10 @@ def count_ngrams(
     memory: int | str | None = None,
     threads: int | None = None,
     sample: float | None = None,
+    sample_seed: int | None = None,
+    spill_dir: str | os.PathLike[str] | None = None,
     progress: str | Reporter | None = "auto",
+    _spill_every: int | None = None,
     **reader_options: Any,
 ) -> Counts:
     """Count the n-grams of a corpus exactly.
@@ -123,6 +127,20 @@ def count_ngrams(
     the counting tables (``"4GB"``; default half the machine's memory); ``threads`` defaults to
     all cores. Results do not depend on the thread count.
 
+    When a worker's sorted runs outgrow its share of ``memory``, they are written as sorted runs
+    to a fresh ``monofact-spill-*`` directory under ``spill_dir`` (default: the system temp
+    dir) and each hash partition is reduced at the end by a k-way merge streaming from disk; the
+    results are identical to an in-memory run. The directory lives as long as the returned
+    counts (the merged partitions stay there until the keys are exported) and is removed
+    afterwards, and on errors and Ctrl-C. ``summary["spills"]``/``["spill_bytes"]`` say how
+    much was spilled. A budget below 256 KiB per thread raises :class:`ResourceError`, as does
+    a full or unwritable spill directory (the message names it).
+
+    ``sample=rate`` keeps only the n-grams whose text hash falls below ``rate * 2**64`` (hash
+    sampling, each distinct n-gram kept or not as a whole, its count exact); ``sample_seed``
+    re-hashes that hash with a seed so that another seed keeps another subset. See
+    :class:`Counts` for the estimates of a sampled run.
+
     >>> import pyarrow as pa
     >>> c = count_ngrams(pa.table({"text": ["a b a b", "a b"]}), n=2, progress="none")
     >>> c.summary["samples"], c.summary["distinct"], c.summary["n1"]
@@ -134,6 +152,14 @@ def count_ngrams(
         raise ConfigError(f"tokenizer must be one of {', '.join(_TOKENIZERS)}, not {tokenizer!r}")
     if sample is not None and not (isinstance(sample, (int, float)) and 0 < sample <= 1):
         raise ConfigError(f"sample must be a rate in (0, 1], not {sample!r}")
+    if sample_seed is not None and (
+        isinstance(sample_seed, bool)
+        or not isinstance(sample_seed, int)
+        or not 0 <= sample_seed < 2**64
+    ):
+        raise ConfigError(f"sample_seed must be an integer in [0, 2**64), not {sample_seed!r}")
+    if sample_seed is not None and sample is None:
+        raise ConfigError("sample_seed needs sample=rate")
     c = as_corpus(corpus, **reader_options)
     paths, table = c.source_args()
     options = {
@@ -142,6 +168,7 @@ def count_ngrams(
         "lowercase": lowercase,
         "pad": pad,
         "sample": sample,
+        "sample_seed": sample_seed,
     }
     inner = _core.count_ngrams(
         paths,
@@ -153,6 +180,9 @@ def count_ngrams(
         threads=parse_threads(threads),
         memory_bytes=parse_bytes(memory),
         sample=None if sample is None else float(sample),
+        sample_seed=sample_seed,
+        spill_dir=None if spill_dir is None else os.fspath(spill_dir),
+        spill_every=_spill_every,
         progress=reporter(progress, "count"),
         **c.reader_kwargs(),
     )

@@ -112,6 +112,9 @@ impl NgramCounts {
         d.set_item("shards", s.shards)?;
         d.set_item("threads", s.threads)?;
         d.set_item("sample_rate", s.sample_rate)?;
+        d.set_item("sample_seed", s.sample_seed)?;
+        d.set_item("spills", s.spills)?;
+        d.set_item("spill_bytes", s.spill_bytes)?;
         d.set_item("seconds", s.seconds)?;
         Ok(d)
     }
@@ -149,7 +152,7 @@ impl NgramCounts {
             max_count,
             top_k,
         };
-        let keys = run_long(py, None, move |_| Ok(inner.keys(&filter)))?;
+        let keys = run_long(py, None, move |_| inner.keys(&filter))?;
         Ok(PyRecordBatchReader::new(Box::new(
             keys.into_reader(batch_rows),
         )))
@@ -159,7 +162,7 @@ impl NgramCounts {
 #[pyfunction]
 #[pyo3(signature = (
     paths=None, table=None, *, n=3, pad=false, tokenizer="words", lowercase=false, threads=0,
-    memory_bytes=None, sample=None, format=None, compression=None, doc_per="line",
+    memory_bytes=None, sample=None, sample_seed=None, spill_dir=None, spill_every=None, format=None, compression=None, doc_per="line",
     text_field="text", on_invalid="replace", on_bad_record="error",
     max_document_bytes=64<<20, shard_bytes=0, progress=None
 ))]
@@ -175,6 +178,9 @@ pub fn count_ngrams(
     threads: usize,
     memory_bytes: Option<u64>,
     sample: Option<f64>,
+    sample_seed: Option<u64>,
+    spill_dir: Option<std::path::PathBuf>,
+    spill_every: Option<usize>,
     format: Option<&str>,
     compression: Option<&str>,
     doc_per: &str,
@@ -203,6 +209,9 @@ pub fn count_ngrams(
         threads,
         memory_bytes: memory_bytes.unwrap_or_else(count::default_memory),
         sample,
+        sample_seed,
+        spill_dir,
+        spill_every,
     };
     let result = run_long(py, progress.as_ref(), move |p| {
         let corpus = corpus_of(paths, table, &src)?;

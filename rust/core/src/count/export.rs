@@ -13,7 +13,8 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use super::key::NKey;
 use super::vocab::Strings;
-use super::Partitioned;
+use super::{DiskPartitioned, Partitioned};
+use crate::error::Result;
 
 /// Which keys to export.
 #[derive(Debug, Clone, Default)]
@@ -86,7 +87,7 @@ impl ExportedKeys {
 }
 
 pub(crate) trait KeyTable: Send + Sync {
-    fn export(&self, filter: &KeyFilter) -> ExportedKeys;
+    fn export(&self, filter: &KeyFilter) -> Result<ExportedKeys>;
 }
 
 /// Vocabulary sorted by text: (rank -> text, id -> rank).
@@ -102,46 +103,76 @@ fn ranks(vocab: &Strings) -> (Strings, Vec<u32>) {
     (sorted, rank)
 }
 
-impl<K: NKey> KeyTable for Partitioned<K> {
-    fn export(&self, filter: &KeyFilter) -> ExportedKeys {
-        let n = self.n;
-        let (sorted_vocab, rank) = ranks(&self.vocab);
-        let mut rows: Vec<(Reverse<u64>, K)> = Vec::new();
+/// Export keys handed over partition by partition by `each_partition`, which calls its
+/// argument once per (key, count).
+pub(crate) fn export_keys<K: NKey>(
+    n: usize,
+    vocab: &Strings,
+    filter: &KeyFilter,
+    each_partition: impl FnOnce(&mut dyn FnMut(K, u64)) -> Result<()>,
+) -> Result<ExportedKeys> {
+    let (sorted_vocab, rank) = ranks(vocab);
+    let mut rows: Vec<(Reverse<u64>, K)> = Vec::new();
+    let mut ids = [0u32; 8];
+    each_partition(&mut |k: K, c: u64| {
+        if !filter.admits(c) {
+            return;
+        }
         let mut ids = [0u32; 8];
-        for part in &self.partitions {
-            for (&k, &c) in part.keys.iter().zip(&part.counts) {
-                if !filter.admits(c) {
-                    continue;
-                }
-                k.unpack(n, &mut ids);
-                for id in &mut ids[..n] {
-                    *id = rank[*id as usize];
-                }
-                rows.push((Reverse(c), K::pack(&ids[..n])));
+        k.unpack(n, &mut ids);
+        for id in &mut ids[..n] {
+            *id = rank[*id as usize];
+        }
+        rows.push((Reverse(c), K::pack(&ids[..n])));
+    })?;
+    if let Some(k) = filter.top_k {
+        if k < rows.len() {
+            if k > 0 {
+                rows.select_nth_unstable(k - 1);
             }
+            rows.truncate(k);
         }
-        if let Some(k) = filter.top_k {
-            if k < rows.len() {
-                if k > 0 {
-                    rows.select_nth_unstable(k - 1);
+    }
+    rows.sort_unstable();
+    let mut flat = Vec::with_capacity(rows.len() * n);
+    let mut counts = Vec::with_capacity(rows.len());
+    for (Reverse(c), k) in rows {
+        k.unpack(n, &mut ids);
+        flat.extend_from_slice(&ids[..n]);
+        counts.push(c);
+    }
+    Ok(ExportedKeys {
+        n,
+        ids: flat,
+        counts,
+        vocab: Arc::new(sorted_vocab),
+    })
+}
+
+impl<K: NKey> KeyTable for Partitioned<K> {
+    fn export(&self, filter: &KeyFilter) -> Result<ExportedKeys> {
+        export_keys::<K>(self.n, &self.vocab, filter, |f| {
+            for part in &self.partitions {
+                for (&k, &c) in part.keys.iter().zip(&part.counts) {
+                    f(k, c);
                 }
-                rows.truncate(k);
             }
-        }
-        rows.sort_unstable();
-        let mut flat = Vec::with_capacity(rows.len() * n);
-        let mut counts = Vec::with_capacity(rows.len());
-        for (Reverse(c), k) in rows {
-            k.unpack(n, &mut ids);
-            flat.extend_from_slice(&ids[..n]);
-            counts.push(c);
-        }
-        ExportedKeys {
-            n,
-            ids: flat,
-            counts,
-            vocab: Arc::new(sorted_vocab),
-        }
+            Ok(())
+        })
+    }
+}
+
+impl<K: NKey> KeyTable for DiskPartitioned<K> {
+    fn export(&self, filter: &KeyFilter) -> Result<ExportedKeys> {
+        export_keys::<K>(self.n, &self.vocab, filter, |f| {
+            for s in &self.sections {
+                super::spill::merge_sections::<K>(std::slice::from_ref(s), |k, c| {
+                    f(k, c);
+                    Ok(())
+                })?;
+            }
+            Ok(())
+        })
     }
 }
 
@@ -163,7 +194,7 @@ impl ExportedKeys {
 }
 
 impl Iterator for KeyReader {
-    type Item = Result<RecordBatch, arrow_schema::ArrowError>;
+    type Item = std::result::Result<RecordBatch, arrow_schema::ArrowError>;
     fn next(&mut self) -> Option<Self::Item> {
         if self.next >= self.keys.len() {
             return None;

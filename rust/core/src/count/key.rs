@@ -19,6 +19,10 @@ pub trait NKey: Copy + Ord + Eq + Hash + Send + Sync + Default + Debug + 'static
     /// A partition index in 0..256 that spreads keys evenly (top bits of a multiplicative hash).
     fn partition(self) -> usize;
     const BYTES: usize;
+    /// Append the key's `BYTES` bytes, little-endian (spill runs and checkpoints).
+    fn write_le(self, out: &mut Vec<u8>);
+    /// Read a key written by [`NKey::write_le`]; `b` holds exactly `BYTES` bytes.
+    fn read_le(b: &[u8]) -> Self;
 }
 
 const SPREAD: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -61,6 +65,16 @@ impl NKey for u64 {
         (self.wrapping_mul(SPREAD) >> 56) as usize
     }
     const BYTES: usize = 8;
+    #[inline]
+    fn write_le(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    #[inline]
+    fn read_le(b: &[u8]) -> Self {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(&b[..8]);
+        u64::from_le_bytes(a)
+    }
 }
 
 impl NKey for u128 {
@@ -90,6 +104,16 @@ impl NKey for u128 {
         (folded.wrapping_mul(SPREAD) >> 56) as usize
     }
     const BYTES: usize = 16;
+    #[inline]
+    fn write_le(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    #[inline]
+    fn read_le(b: &[u8]) -> Self {
+        let mut a = [0u8; 16];
+        a.copy_from_slice(&b[..16]);
+        u128::from_le_bytes(a)
+    }
 }
 
 /// Up to eight ids, compared lexicographically.
@@ -122,6 +146,22 @@ impl NKey for Wide {
         (h.wrapping_mul(SPREAD) >> 56) as usize
     }
     const BYTES: usize = 32;
+    #[inline]
+    fn write_le(self, out: &mut Vec<u8>) {
+        for id in self.0 {
+            out.extend_from_slice(&id.to_le_bytes());
+        }
+    }
+    #[inline]
+    fn read_le(b: &[u8]) -> Self {
+        let mut k = [0u32; 8];
+        for (i, slot) in k.iter_mut().enumerate() {
+            let mut a = [0u8; 4];
+            a.copy_from_slice(&b[4 * i..4 * i + 4]);
+            *slot = u32::from_le_bytes(a);
+        }
+        Wide(k)
+    }
 }
 
 #[cfg(test)]
@@ -142,5 +182,11 @@ mod tests {
         roundtrip::<Wide>(&[1, 2, 3, 4, 5, 6, 7, 8]);
         assert!(u64::pack(&[1, 0, 9]) < u64::pack(&[1, 1, 0]));
         assert!(u128::pack(&[0, u32::MAX, 1]) < u128::pack(&[1, 0, 0]));
+        let mut buf = Vec::new();
+        u128::pack(&[3, 1, 4, 1]).write_le(&mut buf);
+        assert_eq!(u128::read_le(&buf), u128::pack(&[3, 1, 4, 1]));
+        buf.clear();
+        Wide::pack(&[9, 8, 7]).write_le(&mut buf);
+        assert_eq!(Wide::read_le(&buf), Wide::pack(&[9, 8, 7]));
     }
 }

@@ -18,13 +18,16 @@
 pub mod export;
 pub mod key;
 pub mod run;
+pub mod spill;
 pub mod vocab;
 
-use std::sync::Mutex;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use key::{NKey, Wide};
 use run::Run;
+use spill::{Section, SectionWriter, SpillDir, SpillFile};
 use vocab::{GlobalVocab, LocalVocab, Strings, BOS_ID, EOS_ID};
 
 use crate::error::{CoreError, Result};
@@ -51,7 +54,19 @@ pub struct CountOptions {
     pub memory_bytes: u64,
     /// Keep only keys whose hash falls below `rate * 2^64` (hash sampling).
     pub sample: Option<f64>,
+    /// Mixed into the sampling hash: another seed keeps another random subset of keys. `None`
+    /// keeps the keys whose n-gram hash itself is below the threshold.
+    pub sample_seed: Option<u64>,
+    /// Where sorted runs go when the budget is exceeded (a fresh subdirectory is made and
+    /// removed afterwards); `None` = the system temp dir.
+    pub spill_dir: Option<PathBuf>,
+    /// Testing knob: fold the raw keys after this many and spill at every fold, whatever the
+    /// budget (exercises the spill path on tiny corpora). `None` in normal use.
+    pub spill_every: Option<usize>,
 }
+
+/// The smallest per-thread share of `memory_bytes` the engine accepts.
+pub const MIN_SHARE: u64 = 256 << 10;
 
 impl Default for CountOptions {
     fn default() -> Self {
@@ -62,6 +77,9 @@ impl Default for CountOptions {
             threads: 0,
             memory_bytes: default_memory(),
             sample: None,
+            sample_seed: None,
+            spill_dir: None,
+            spill_every: None,
         }
     }
 }
@@ -112,6 +130,11 @@ pub struct Summary {
     pub vocabulary: u64,
     pub threads: usize,
     pub sample_rate: Option<f64>,
+    pub sample_seed: Option<u64>,
+    /// Spill files written (0 when everything fit in the budget).
+    pub spills: u64,
+    /// Bytes written to the spill directory.
+    pub spill_bytes: u64,
     pub seconds: f64,
 }
 
@@ -143,7 +166,7 @@ impl std::fmt::Debug for NgramCounts {
 
 impl NgramCounts {
     /// Keys in the canonical order (count descending, then tokens ascending), filtered.
-    pub fn keys(&self, filter: &export::KeyFilter) -> export::ExportedKeys {
+    pub fn keys(&self, filter: &export::KeyFilter) -> Result<export::ExportedKeys> {
         self.table.export(filter)
     }
 }
@@ -167,10 +190,48 @@ pub fn ngram_hash(token_hashes: &[u64]) -> u64 {
     fmix64(h)
 }
 
+/// The value compared with the sampling threshold: the n-gram hash itself, or with a seed a
+/// re-hash of it, so every seed keeps an independent-looking subset of the keys.
+#[inline(always)]
+pub fn sample_hash(h: u64, seed: Option<u64>) -> u64 {
+    match seed {
+        None => h,
+        Some(s) => fmix64(h ^ fmix64(s ^ 0x5851_f42d_4c95_7f2d)),
+    }
+}
+
+/// Creates the spill directory on first use; shared by the workers of one run.
+struct Spiller {
+    base: Option<PathBuf>,
+    dir: Mutex<Option<Arc<SpillDir>>>,
+}
+
+impl Spiller {
+    fn new(base: Option<PathBuf>) -> Self {
+        Spiller {
+            base,
+            dir: Mutex::new(None),
+        }
+    }
+    fn dir(&self) -> Result<Arc<SpillDir>> {
+        let mut g = self.dir.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(d) = g.as_ref() {
+            return Ok(d.clone());
+        }
+        let d = Arc::new(SpillDir::create(self.base.as_deref())?);
+        *g = Some(d.clone());
+        Ok(d)
+    }
+    fn existing(&self) -> Option<Arc<SpillDir>> {
+        self.dir.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
 struct Worker<'a, K: NKey> {
     opts: &'a CountOptions,
     global: &'a Mutex<GlobalVocab>,
     progress: &'a Progress,
+    spiller: &'a Spiller,
     id_limit: u64,
     sample_below: Option<u64>,
     vocab: LocalVocab,
@@ -183,6 +244,9 @@ struct Worker<'a, K: NKey> {
     runs: Vec<Run<K>>,
     raw_len: usize,
     flush_keys: usize,
+    run_budget: usize,
+    spills: Vec<SpillFile>,
+    spill_bytes: u64,
     tokens: u64,
     samples: u64,
     total_samples: u64,
@@ -193,13 +257,15 @@ impl<'a, K: NKey> Worker<'a, K> {
         opts: &'a CountOptions,
         global: &'a Mutex<GlobalVocab>,
         progress: &'a Progress,
+        spiller: &'a Spiller,
         threads: usize,
     ) -> Self {
-        let share = (opts.memory_bytes / threads as u64).max(1 << 20) as usize;
+        let share = (opts.memory_bytes / threads as u64).max(MIN_SHARE) as usize;
         Worker {
             opts,
             global,
             progress,
+            spiller,
             id_limit: K::id_limit(opts.n),
             sample_below: opts
                 .sample
@@ -214,7 +280,16 @@ impl<'a, K: NKey> Worker<'a, K> {
             runs: (0..PARTITIONS).map(|_| Run::new()).collect(),
             raw_len: 0,
             // Raw occurrences take half the share; sorted runs the rest.
-            flush_keys: (share / 2 / K::BYTES).max(1 << 16),
+            flush_keys: opts
+                .spill_every
+                .unwrap_or((share / 2 / K::BYTES).max(1 << 12)),
+            run_budget: if opts.spill_every.is_some() {
+                0
+            } else {
+                share / 2
+            },
+            spills: Vec::new(),
+            spill_bytes: 0,
             tokens: 0,
             samples: 0,
             total_samples: 0,
@@ -278,7 +353,7 @@ impl<'a, K: NKey> Worker<'a, K> {
                 }
                 for i in 0..windows {
                     let h = ngram_hash(&self.seqh[i..i + n]);
-                    if h >= below {
+                    if sample_hash(h, self.opts.sample_seed) >= below {
                         continue;
                     }
                     let key = K::pack(&self.seq[i..i + n]);
@@ -303,8 +378,27 @@ impl<'a, K: NKey> Worker<'a, K> {
         self.doc_ends.clear();
         if self.raw_len >= self.flush_keys {
             self.aggregate();
+            let held: usize = self.runs.iter().map(Run::heap_bytes).sum();
+            if held > self.run_budget {
+                self.spill()?;
+            }
         }
         self.progress.check()
+    }
+
+    /// Write the sorted runs to the spill directory and free them.
+    fn spill(&mut self) -> Result<()> {
+        if self.runs.iter().all(Run::is_empty) {
+            return Ok(());
+        }
+        let dir = self.spiller.dir()?;
+        let file = spill::write_runs(&dir, &self.runs)?;
+        self.spill_bytes += file.offsets.last().copied().unwrap_or(0);
+        self.spills.push(file);
+        for run in &mut self.runs {
+            *run = Run::new();
+        }
+        Ok(())
     }
 
     /// Fold the raw buffers into the sorted runs.
@@ -324,6 +418,8 @@ impl<'a, K: NKey> Worker<'a, K> {
 struct WorkerOut<K> {
     parts: Vec<Vec<K>>,
     runs: Vec<Run<K>>,
+    spills: Vec<SpillFile>,
+    spill_bytes: u64,
     tokens: u64,
     samples: u64,
     total_samples: u64,
@@ -336,6 +432,16 @@ pub(crate) struct Partitioned<K> {
     pub vocab: Strings,
 }
 
+/// Merged partitions that stayed on disk (the run spilled): one run file per partition in a
+/// spill directory that lives as long as the counts.
+pub(crate) struct DiskPartitioned<K> {
+    pub n: usize,
+    pub sections: Vec<Section>,
+    pub vocab: Strings,
+    pub _dir: Arc<SpillDir>,
+    pub _k: std::marker::PhantomData<K>,
+}
+
 fn count_with<K: NKey>(
     corpus: &Corpus,
     src: &SourceOptions,
@@ -346,13 +452,14 @@ fn count_with<K: NKey>(
 ) -> Result<NgramCounts> {
     let started = Instant::now();
     let global = Mutex::new(GlobalVocab::default());
+    let spiller = Spiller::new(opts.spill_dir.clone());
     let scanned = scan_corpus(
         corpus,
         src,
         threads,
         pool,
         progress,
-        || Worker::<K>::new(opts, &global, progress, threads),
+        || Worker::<K>::new(opts, &global, progress, &spiller, threads),
         |w, doc, _key| w.add_document(doc),
         |w| w.flush_block(),
     )?;
@@ -364,6 +471,8 @@ fn count_with<K: NKey>(
         .map(|w| WorkerOut {
             parts: w.parts,
             runs: w.runs,
+            spills: w.spills,
+            spill_bytes: w.spill_bytes,
             tokens: w.tokens,
             samples: w.samples,
             total_samples: w.total_samples,
@@ -375,6 +484,7 @@ fn count_with<K: NKey>(
         n: opts.n,
         threads,
         sample_rate: opts.sample,
+        sample_seed: opts.sample_seed,
         shards,
         ..Summary::default()
     };
@@ -382,12 +492,127 @@ fn count_with<K: NKey>(
         summary.tokens += w.tokens;
         summary.samples += w.samples;
         summary.total_samples += w.total_samples;
+        summary.spills += w.spills.len() as u64;
+        summary.spill_bytes += w.spill_bytes;
     }
     summary.documents = stats.documents;
     summary.bytes = stats.bytes;
     summary.invalid_bytes = stats.invalid_bytes;
     summary.skipped_documents = stats.skipped_documents;
 
+    let (table, histogram): (Box<dyn export::KeyTable>, Histogram) = match spiller.existing() {
+        Some(dir) => {
+            let (sections, histogram) =
+                reduce_on_disk(workers, &dir, &mut summary, progress, pool)?;
+            let vocab = take_vocab(global);
+            summary.vocabulary = (vocab.len() as u64).saturating_sub(2);
+            let table = DiskPartitioned::<K> {
+                n: opts.n,
+                sections,
+                vocab,
+                _dir: dir,
+                _k: std::marker::PhantomData,
+            };
+            (Box::new(table), histogram)
+        }
+        None => {
+            let (partitions, histogram) = reduce_in_memory(workers, progress, pool)?;
+            let vocab = take_vocab(global);
+            summary.vocabulary = (vocab.len() as u64).saturating_sub(2);
+            let table = Partitioned {
+                n: opts.n,
+                partitions,
+                vocab,
+            };
+            (Box::new(table), histogram)
+        }
+    };
+    progress.set_phase(2);
+    summary.distinct = histogram.distinct();
+    summary.n1 = histogram.n(1);
+    summary.n2 = histogram.n(2);
+    summary.max_count = histogram.max_count();
+    debug_assert_eq!(histogram.samples(), summary.samples);
+    summary.seconds = started.elapsed().as_secs_f64();
+    progress.set_phase(3);
+    Ok(NgramCounts {
+        summary,
+        histogram,
+        table,
+    })
+}
+
+fn take_vocab(global: Mutex<GlobalVocab>) -> Strings {
+    match global.into_inner() {
+        Ok(g) => g.interner.strings,
+        Err(p) => p.into_inner().interner.strings,
+    }
+}
+
+/// Spill what the workers still hold, then k-way merge each partition's runs from disk into one
+/// run file per partition, one partition per thread at a time.
+fn reduce_on_disk<K: NKey>(
+    workers: Vec<WorkerOut<K>>,
+    dir: &SpillDir,
+    summary: &mut Summary,
+    progress: &Progress,
+    pool: &rayon::ThreadPool,
+) -> Result<(Vec<Section>, Histogram)> {
+    let mut files: Vec<SpillFile> = Vec::new();
+    for w in workers {
+        files.extend(w.spills);
+        let mut runs = w.runs;
+        for (raw, run) in w.parts.into_iter().zip(runs.iter_mut()) {
+            let mut raw = raw;
+            if !raw.is_empty() {
+                let fresh = Run::from_occurrences(&mut raw);
+                *run = Run::merge(std::mem::take(run), fresh);
+            }
+        }
+        if runs.iter().any(|r| !r.is_empty()) {
+            let f = spill::write_runs(dir, &runs)?;
+            drop(runs);
+            summary.spills += 1;
+            summary.spill_bytes += f.offsets.last().copied().unwrap_or(0);
+            files.push(f);
+        }
+    }
+    let reduced: Vec<Result<(Section, Histogram)>> = pool.install(|| {
+        use rayon::prelude::*;
+        (0..PARTITIONS)
+            .into_par_iter()
+            .map(|p| {
+                progress.check()?;
+                let sections: Vec<Section> = files.iter().map(|f| f.section(p)).collect();
+                let mut out = SectionWriter::create(dir, "part")?;
+                let mut h = Histogram::new();
+                spill::merge_sections::<K>(&sections, |k, c| {
+                    h.add(c, 1);
+                    out.push(k, c)
+                })?;
+                Ok((out.finish()?, h))
+            })
+            .collect()
+    });
+    let mut histogram = Histogram::new();
+    let mut sections = Vec::with_capacity(PARTITIONS);
+    for r in reduced {
+        let (s, h) = r?;
+        histogram.merge(&h);
+        sections.push(s);
+    }
+    // The per-worker spill files are merged into the partition files: free the disk.
+    for f in &files {
+        let _ = std::fs::remove_file(&f.path);
+    }
+    Ok((sections, histogram))
+}
+
+fn reduce_in_memory<K: NKey>(
+    workers: Vec<WorkerOut<K>>,
+    progress: &Progress,
+    pool: &rayon::ThreadPool,
+) -> Result<(Vec<Run<K>>, Histogram)> {
     // Transpose worker -> partition, then reduce each partition on its own.
     let mut per_part: Vec<Vec<(Vec<K>, Run<K>)>> = (0..PARTITIONS).map(|_| Vec::new()).collect();
     for w in workers {
@@ -423,29 +648,7 @@ fn count_with<K: NKey>(
         histogram.merge(&h);
         partitions.push(run);
     }
-    progress.set_phase(2);
-    summary.distinct = histogram.distinct();
-    summary.n1 = histogram.n(1);
-    summary.n2 = histogram.n(2);
-    summary.max_count = histogram.max_count();
-    debug_assert_eq!(histogram.samples(), summary.samples);
-    let vocab = match global.into_inner() {
-        Ok(g) => g.interner.strings,
-        Err(p) => p.into_inner().interner.strings,
-    };
-    summary.vocabulary = (vocab.len() as u64).saturating_sub(2);
-    summary.seconds = started.elapsed().as_secs_f64();
-    progress.set_phase(3);
-    let table = Partitioned {
-        n: opts.n,
-        partitions,
-        vocab,
-    };
-    Ok(NgramCounts {
-        summary,
-        histogram,
-        table: Box::new(table),
-    })
+    Ok((partitions, histogram))
 }
 
 /// Count the n-grams of a corpus exactly.
@@ -469,6 +672,15 @@ pub fn count_ngrams(
         }
     }
     let (pool, threads) = scan::pool(opts.threads)?;
+    if opts.memory_bytes / (threads as u64) < MIN_SHARE {
+        return Err(CoreError::Resource(format!(
+            "memory budget of {} bytes is too small to make progress with {threads} thread(s): \
+             give at least {} bytes ({} KiB per thread)",
+            opts.memory_bytes,
+            MIN_SHARE * threads as u64,
+            MIN_SHARE >> 10
+        )));
+    }
     match opts.n {
         1..=2 => count_with::<u64>(corpus, src, opts, progress, &pool, threads),
         3 => match count_with::<u64>(corpus, src, opts, progress, &pool, threads) {
