@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from monofact import _core
+from monofact import _core, _persist
 from monofact._options import parse_bytes, parse_threads
 from monofact._progress import Reporter, reporter
 from monofact.corpus import as_corpus
-from monofact.errors import ConfigError
+from monofact.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
     import polars as pl
@@ -62,6 +65,12 @@ class Counts:
     ) -> None:
         self._inner = inner
         self.options = dict(options)
+        #: Input files (path, size, mtime_ns) as recorded in a saved manifest.
+        self.inputs: list[dict[str, Any]] = []
+        self._keys: Callable[[], pa.Table] | None = None
+        self._hist: pa.Table | None = None
+        self._dir: Path | None = None
+        self._files: list[dict[str, Any]] = []
         base = dict(inner.summary()) if inner is not None else dict(summary or {})
         self._summary: dict[str, Any] = base
         if base.get("sample_rate") is not None:
@@ -89,6 +98,9 @@ class Counts:
 
     def histogram(self) -> pa.Table:
         """Count-of-counts: a table of ``r`` (uint64) and ``n_r`` (uint64), ascending ``r``."""
+        if self._inner is None:
+            assert self._hist is not None
+            return self._hist
         return pa.table(self._inner.histogram())
 
     def estimated_histogram(self) -> pa.Table:
@@ -120,6 +132,19 @@ class Counts:
                 raise ConfigError(f"{name} must be a non-negative integer, not {v!r}")
         if batch_rows < 1:
             raise ConfigError("batch_rows must be at least 1")
+        if self._inner is None:
+            assert self._keys is not None
+            t = self._keys()
+            if min_count is not None:
+                t = t.filter(pc.greater_equal(t.column("count"), min_count))
+            if max_count is not None:
+                t = t.filter(pc.less_equal(t.column("count"), max_count))
+            t = _persist.canonical(t)
+            if top_k is not None:
+                t = t.slice(0, top_k)
+            return pa.RecordBatchReader.from_batches(
+                _persist.KEY_SCHEMA, t.to_batches(max_chunksize=batch_rows)
+            )
         stream = self._inner.keys(
             min_count=min_count, max_count=max_count, top_k=top_k, batch_rows=batch_rows
         )
@@ -136,6 +161,93 @@ class Counts:
         frame = pl.from_arrow(self.to_table(**filters))
         assert isinstance(frame, pl.DataFrame)
         return frame
+
+    def save(self, directory: str | os.PathLike[str]) -> Path:
+        """Write the counts as a Parquet dataset partitioned by a text hash of the n-gram.
+
+        ``directory/part-XXX.parquet`` (``ngram``, ``count``; one file per non-empty hash
+        partition of 256), ``histogram.parquet``, ``summary.json`` and ``manifest.json``
+        (inputs with sizes and mtimes, options, library and format version). The manifest is
+        written last, atomically, so a directory with a manifest is complete. Read it back with
+        :meth:`Counts.load`; combine saved counts of disjoint inputs with :meth:`Counts.merge`.
+        """
+        return _persist.save(
+            directory, self.to_table(), self.histogram(), self.summary, self.options, self.inputs
+        )
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike[str]) -> Counts:
+        """Counts saved by :meth:`save`. A missing or corrupt manifest raises InputError.
+
+        The summary and histogram are read at once; the keys when asked for.
+        """
+        d = Path(directory)
+        manifest = _persist.read_manifest(d)
+        summary = _persist.read_json(d / "summary.json")
+        hist = _persist.read_parquet(d / "histogram.parquet", _persist.HIST_SCHEMA)
+        c = cls(None, dict(manifest["options"]), summary=summary)
+        c._summary = summary
+        c.inputs = list(manifest.get("inputs", []))
+        c._hist = hist
+        c._dir = d
+        c._files = list(manifest["files"])
+        c._keys = c._read_all_parts
+        return c
+
+    def _read_all_parts(self) -> pa.Table:
+        tables = [t for _p, t in self._partitions()]
+        return pa.concat_tables(tables) if tables else _persist.KEY_SCHEMA.empty_table()
+
+    def _partitions(self) -> Iterator[tuple[int, pa.Table]]:
+        """(hash partition, keys of it) for every non-empty partition."""
+        if self._dir is not None:
+            for f in self._files:
+                path = self._dir / str(f["name"])
+                t = _persist.read_parquet(path, _persist.KEY_SCHEMA)
+                if t.num_rows != f.get("rows", t.num_rows):
+                    raise InputError(f"{path}: {t.num_rows} rows, the manifest says {f['rows']}")
+                yield int(f["partition"]), t
+        else:
+            yield from _persist.split_partitions(self.to_table())
+
+    @staticmethod
+    def merge(counts: Sequence[Counts]) -> Counts:
+        """Counts of the union of DISJOINT inputs (e.g. shards of a corpus counted apart).
+
+        Equal n-grams are summed key by key, partition by partition, and the histogram is
+        recomputed from the merged keys (histograms of shards never add: a singleton in one
+        shard may recur in another). Counts made with different options (n, tokenizer,
+        lowercase, pad, sample, sample_seed) raise ConfigError.
+        """
+        counts = list(counts)
+        options = _persist.check_mergeable([c.options for c in counts])
+        keys = _persist.merge_keys([c._partitions() for c in counts])
+        hist = _persist.histogram_of(keys.column("count"))
+        summary: dict[str, Any] = {"n": options["n"]}
+        for k in (
+            "documents",
+            "tokens",
+            "total_samples",
+            "bytes",
+            "invalid_bytes",
+            "skipped_documents",
+            "shards",
+            "spills",
+            "spill_bytes",
+        ):
+            summary[k] = sum(int(c._summary.get(k) or 0) for c in counts)
+        summary["seconds"] = sum(float(c._summary.get("seconds") or 0.0) for c in counts)
+        summary["vocabulary"] = None
+        summary["threads"] = None
+        summary["sample_rate"] = options["sample"]
+        summary["sample_seed"] = options["sample_seed"]
+        summary["merged_from"] = len(counts)
+        summary.update(_persist.summary_figures(hist))
+        c = Counts(None, options, summary=summary)
+        c.inputs = [i for x in counts for i in x.inputs]
+        c._hist = hist
+        c._keys = lambda: keys
+        return c
 
     def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
         """Export the n-grams through the Arrow PyCapsule interface."""
@@ -284,4 +396,6 @@ def count_ngrams(
         progress=reporter(progress, "count"),
         **c.reader_kwargs(),
     )
-    return Counts(inner, options)
+    result = Counts(inner, options)
+    result.inputs = _persist.describe_inputs(paths)
+    return result

@@ -221,3 +221,31 @@ pub fn count_ngrams(
         inner: Arc::new(result),
     })
 }
+
+/// Hash partition (0..256) of each n-gram of a string array (tokens joined by spaces), from the
+/// tokens' text hashes: stable across runs and vocabularies. Returns a pyarrow uint16 array.
+#[pyfunction]
+pub fn text_partitions<'py>(
+    py: Python<'py>,
+    ngrams: pyo3_arrow::PyArray,
+) -> PyResult<Bound<'py, PyAny>> {
+    use arrow_array::{Array, LargeStringArray, StringArray, UInt16Array};
+    let arr = ngrams.array();
+    let out: UInt16Array = if let Some(a) = arr.as_any().downcast_ref::<LargeStringArray>() {
+        a.iter()
+            .map(|v| v.map(|s| count::text_partition(s.as_bytes()) as u16))
+            .collect()
+    } else if let Some(a) = arr.as_any().downcast_ref::<StringArray>() {
+        a.iter()
+            .map(|v| v.map(|s| count::text_partition(s.as_bytes()) as u16))
+            .collect()
+    } else {
+        return Err(to_pyerr(CoreError::config(format!(
+            "text_partitions needs a string array, not {}",
+            arr.data_type()
+        ))));
+    };
+    let arr = pyo3_arrow::PyArray::from_array_ref(Arc::new(out));
+    let obj = arr.to_pyarrow(py)?.unbind();
+    Ok(obj.into_bound(py))
+}

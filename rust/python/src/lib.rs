@@ -13,6 +13,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", monofact_core::version())?;
     m.add_function(wrap_pyfunction!(counting::count_ngrams, m)?)?;
     m.add_class::<counting::NgramCounts>()?;
+    m.add_function(wrap_pyfunction!(counting::text_partitions, m)?)?;
     m.add_function(wrap_pyfunction!(facts::count_facts, m)?)?;
     m.add_function(wrap_pyfunction!(facts::count_fact_records, m)?)?;
     m.add_class::<facts::FactCounts>()?;

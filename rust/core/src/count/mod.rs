@@ -190,6 +190,32 @@ pub fn ngram_hash(token_hashes: &[u64]) -> u64 {
     fmix64(h)
 }
 
+/// The hash partition (0..256) of an n-gram given as its tokens joined by single spaces, from
+/// the tokens' text hashes only: the same for every run, vocabulary and thread count, so saved
+/// counts of different corpora line up partition by partition.
+pub fn text_partition(ngram: &[u8]) -> usize {
+    let mut hashes = [0u64; 8];
+    let mut len = 0;
+    let mut extra = Vec::new();
+    for tok in ngram.split(|&b| b == b' ') {
+        let h = vocab::token_hash(tok);
+        if len < 8 {
+            hashes[len] = h;
+            len += 1;
+        } else {
+            extra.push(h);
+        }
+    }
+    let h = if extra.is_empty() {
+        ngram_hash(&hashes[..len])
+    } else {
+        let mut all = hashes.to_vec();
+        all.extend(extra);
+        ngram_hash(&all)
+    };
+    (h >> 56) as usize
+}
+
 /// The value compared with the sampling threshold: the n-gram hash itself, or with a seed a
 /// re-hash of it, so every seed keeps an independent-looking subset of the keys.
 #[inline(always)]
