@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from statistics import NormalDist
@@ -323,6 +324,7 @@ def count_ngrams(
     sample: float | None = None,
     sample_seed: int | None = None,
     spill_dir: str | os.PathLike[str] | None = None,
+    checkpoint_dir: str | os.PathLike[str] | None = None,
     progress: str | Reporter | None = "auto",
     _spill_every: int | None = None,
     **reader_options: Any,
@@ -345,6 +347,15 @@ def count_ngrams(
     afterwards, and on errors and Ctrl-C. ``summary["spills"]``/``["spill_bytes"]`` say how
     much was spilled. A budget below 256 KiB per thread raises :class:`ResourceError`, as does
     a full or unwritable spill directory (the message names it).
+
+    ``checkpoint_dir`` makes the run resumable: every finished shard's sorted runs are written
+    there with a completion marker (renamed into place last), and a run started again with the
+    same arguments -- after a crash, Ctrl-C or SIGKILL -- skips the finished shards and ends with
+    exactly the counts of an uninterrupted run (``summary["resumed_shards"]`` says how many were
+    skipped). The shard plan then does not depend on ``threads``. When an input file changed
+    (size or mtime) or the options differ, the checkpoint is discarded with a warning
+    (``summary["checkpoint_discarded"]``) and everything is counted again. The directory is kept
+    after a successful run; delete it when done. Needs input files (not Arrow data).
 
     ``sample=rate`` keeps only the n-grams whose text hash falls below ``rate * 2**64`` (hash
     sampling, each distinct n-gram kept or not as a whole, its count exact); ``sample_seed``
@@ -393,9 +404,17 @@ def count_ngrams(
         sample_seed=sample_seed,
         spill_dir=None if spill_dir is None else os.fspath(spill_dir),
         spill_every=_spill_every,
+        checkpoint_dir=None if checkpoint_dir is None else os.fspath(checkpoint_dir),
         progress=reporter(progress, "count"),
         **c.reader_kwargs(),
     )
     result = Counts(inner, options)
+    if result.summary.get("checkpoint_discarded"):
+        warnings.warn(
+            f"checkpoint in {os.fspath(checkpoint_dir or '')} was made with other arguments or "
+            "inputs that changed since (size or mtime); it was discarded and counting started "
+            "afresh",
+            stacklevel=2,
+        )
     result.inputs = _persist.describe_inputs(paths)
     return result

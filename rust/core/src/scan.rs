@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::{CoreError, Result};
 use crate::progress::Progress;
-use crate::source::{plan_shards, read_shard, total_bytes, Corpus, ReadStats, SourceOptions};
+use crate::source::{
+    plan_shards, read_shard, total_bytes, Corpus, ReadStats, Shard, SourceOptions,
+};
 
 pub const SHARD_SHIFT: u32 = 40;
 
@@ -70,6 +72,35 @@ pub fn scan_corpus<S: Send>(
         src.shard_bytes = auto_shard_bytes(corpus, threads);
     }
     let shards = plan_shards(corpus, &src)?;
+    scan_shards(
+        corpus,
+        &shards,
+        &src,
+        threads,
+        pool,
+        progress,
+        make,
+        visit,
+        |s, _i, _stats| end_shard(s),
+        |_| false,
+    )
+}
+
+/// [`scan_corpus`] over planned `shards` (`src.shard_bytes` already resolved), skipping the
+/// shards for which `skip(index)` holds; `end_shard(state, index, stats of the shard)`.
+#[allow(clippy::too_many_arguments)]
+pub fn scan_shards<S: Send>(
+    corpus: &Corpus,
+    shards: &[Shard],
+    src: &SourceOptions,
+    threads: usize,
+    pool: &rayon::ThreadPool,
+    progress: &Progress,
+    make: impl Fn() -> S + Sync,
+    visit: impl Fn(&mut S, &str, u64) -> Result<()> + Sync,
+    end_shard: impl Fn(&mut S, usize, &ReadStats) -> Result<()> + Sync,
+    skip: impl Fn(usize) -> bool + Sync,
+) -> Result<ScanOutput<S>> {
     if shards.len() as u64 >= 1 << (64 - SHARD_SHIFT) {
         return Err(CoreError::config("too many shards; raise shard_bytes"));
     }
@@ -92,15 +123,18 @@ pub fn scan_corpus<S: Send>(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(shard) = shards.get(i) else { break };
+                    if skip(i) {
+                        continue;
+                    }
                     progress.check()?;
                     let base = (i as u64) << SHARD_SHIFT;
                     let mut doc = 0u64;
-                    let s = read_shard(corpus, shard, &src, progress, &mut |text| {
+                    let s = read_shard(corpus, shard, src, progress, &mut |text| {
                         let r = visit(&mut state, text, base | doc);
                         doc += 1;
                         r
                     })?;
-                    end_shard(&mut state)?;
+                    end_shard(&mut state, i, &s)?;
                     stats.add(&s);
                     done.push((i, s.documents));
                 }

@@ -115,6 +115,8 @@ impl NgramCounts {
         d.set_item("sample_seed", s.sample_seed)?;
         d.set_item("spills", s.spills)?;
         d.set_item("spill_bytes", s.spill_bytes)?;
+        d.set_item("resumed_shards", s.resumed_shards)?;
+        d.set_item("checkpoint_discarded", s.checkpoint_discarded)?;
         d.set_item("seconds", s.seconds)?;
         Ok(d)
     }
@@ -162,7 +164,7 @@ impl NgramCounts {
 #[pyfunction]
 #[pyo3(signature = (
     paths=None, table=None, *, n=3, pad=false, tokenizer="words", lowercase=false, threads=0,
-    memory_bytes=None, sample=None, sample_seed=None, spill_dir=None, spill_every=None, format=None, compression=None, doc_per="line",
+    memory_bytes=None, sample=None, sample_seed=None, spill_dir=None, spill_every=None, checkpoint_dir=None, format=None, compression=None, doc_per="line",
     text_field="text", on_invalid="replace", on_bad_record="error",
     max_document_bytes=64<<20, shard_bytes=0, progress=None
 ))]
@@ -181,6 +183,7 @@ pub fn count_ngrams(
     sample_seed: Option<u64>,
     spill_dir: Option<std::path::PathBuf>,
     spill_every: Option<usize>,
+    checkpoint_dir: Option<std::path::PathBuf>,
     format: Option<&str>,
     compression: Option<&str>,
     doc_per: &str,
@@ -212,6 +215,7 @@ pub fn count_ngrams(
         sample_seed,
         spill_dir,
         spill_every,
+        checkpoint_dir,
     };
     let result = run_long(py, progress.as_ref(), move |p| {
         let corpus = corpus_of(paths, table, &src)?;

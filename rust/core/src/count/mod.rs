@@ -15,6 +15,7 @@
 //! for free, which is why this beats a hash map per thread. Every exported order is by count and
 //! token text, so results are identical for any thread count or shard split.
 
+pub mod checkpoint;
 pub mod export;
 pub mod key;
 pub mod run;
@@ -32,7 +33,7 @@ use vocab::{GlobalVocab, LocalVocab, Strings, BOS_ID, EOS_ID};
 
 use crate::error::{CoreError, Result};
 use crate::progress::Progress;
-use crate::scan::{self, scan_corpus};
+use crate::scan;
 use crate::source::{Corpus, SourceOptions};
 use crate::stats::Histogram;
 use crate::tokenize::Tokenizer;
@@ -63,6 +64,9 @@ pub struct CountOptions {
     /// Testing knob: fold the raw keys after this many and spill at every fold, whatever the
     /// budget (exercises the spill path on tiny corpora). `None` in normal use.
     pub spill_every: Option<usize>,
+    /// Persist finished shards here and skip them when a run with the same arguments and
+    /// unchanged inputs starts again (see [`checkpoint`]).
+    pub checkpoint_dir: Option<PathBuf>,
 }
 
 /// The smallest per-thread share of `memory_bytes` the engine accepts.
@@ -80,6 +84,7 @@ impl Default for CountOptions {
             sample_seed: None,
             spill_dir: None,
             spill_every: None,
+            checkpoint_dir: None,
         }
     }
 }
@@ -135,6 +140,10 @@ pub struct Summary {
     pub spills: u64,
     /// Bytes written to the spill directory.
     pub spill_bytes: u64,
+    /// Shards taken from the checkpoint instead of being counted again.
+    pub resumed_shards: u64,
+    /// The checkpoint belonged to other arguments or inputs and was started afresh.
+    pub checkpoint_discarded: bool,
     pub seconds: f64,
 }
 
@@ -258,6 +267,9 @@ struct Worker<'a, K: NKey> {
     global: &'a Mutex<GlobalVocab>,
     progress: &'a Progress,
     spiller: &'a Spiller,
+    ckpt: Option<&'a checkpoint::Checkpoint>,
+    shard_files: Vec<SpillFile>,
+    at_shard_start: (u64, u64, u64),
     id_limit: u64,
     sample_below: Option<u64>,
     vocab: LocalVocab,
@@ -284,6 +296,7 @@ impl<'a, K: NKey> Worker<'a, K> {
         global: &'a Mutex<GlobalVocab>,
         progress: &'a Progress,
         spiller: &'a Spiller,
+        ckpt: Option<&'a checkpoint::Checkpoint>,
         threads: usize,
     ) -> Self {
         let share = (opts.memory_bytes / threads as u64).max(MIN_SHARE) as usize;
@@ -292,6 +305,9 @@ impl<'a, K: NKey> Worker<'a, K> {
             global,
             progress,
             spiller,
+            ckpt,
+            shard_files: Vec::new(),
+            at_shard_start: (0, 0, 0),
             id_limit: K::id_limit(opts.n),
             sample_below: opts
                 .sample
@@ -412,15 +428,81 @@ impl<'a, K: NKey> Worker<'a, K> {
         self.progress.check()
     }
 
+    /// End of shard `i`: with a checkpoint, persist the shard's runs and mark it finished.
+    fn end_shard(&mut self, i: usize, stats: &crate::source::ReadStats) -> Result<()> {
+        self.flush_block()?;
+        let Some(ck) = self.ckpt else {
+            return Ok(());
+        };
+        if self.raw_len > 0 {
+            self.aggregate();
+        }
+        if self.runs.iter().any(|r| !r.is_empty()) {
+            let file = spill::write_runs_at(ck.run_path(Some(i)), &self.runs, |w, e| {
+                CoreError::Resource(format!(
+                    "checkpoint directory {}: cannot {w}: {e}",
+                    ck.dir().display()
+                ))
+            })?;
+            self.shard_files.push(file);
+            for run in &mut self.runs {
+                *run = Run::new();
+            }
+        }
+        let vocab_entries = ck.log_vocab(self.global)?;
+        let (t0, s0, ts0) = self.at_shard_start;
+        let done = checkpoint::ShardDone {
+            files: self
+                .shard_files
+                .iter()
+                .map(|f| {
+                    let name = f
+                        .path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    (name, f.offsets.clone())
+                })
+                .collect(),
+            documents: stats.documents,
+            bytes: stats.bytes,
+            invalid_bytes: stats.invalid_bytes,
+            skipped_documents: stats.skipped_documents,
+            tokens: self.tokens - t0,
+            samples: self.samples - s0,
+            total_samples: self.total_samples - ts0,
+            vocab_entries,
+        };
+        ck.finish_shard(i, &done)?;
+        self.at_shard_start = (self.tokens, self.samples, self.total_samples);
+        for mut f in self.shard_files.drain(..) {
+            f.keep = true;
+            self.spills.push(f);
+        }
+        Ok(())
+    }
+
     /// Write the sorted runs to the spill directory and free them.
     fn spill(&mut self) -> Result<()> {
         if self.runs.iter().all(Run::is_empty) {
             return Ok(());
         }
-        let dir = self.spiller.dir()?;
-        let file = spill::write_runs(&dir, &self.runs)?;
-        self.spill_bytes += file.offsets.last().copied().unwrap_or(0);
-        self.spills.push(file);
+        if let Some(ck) = self.ckpt {
+            // Part of the current shard: lives in the checkpoint with the shard's marker.
+            let file = spill::write_runs_at(ck.run_path(None), &self.runs, |w, e| {
+                CoreError::Resource(format!(
+                    "checkpoint directory {}: cannot {w}: {e}",
+                    ck.dir().display()
+                ))
+            })?;
+            self.spill_bytes += file.offsets.last().copied().unwrap_or(0);
+            self.shard_files.push(file);
+        } else {
+            let dir = self.spiller.dir()?;
+            let file = spill::write_runs(&dir, &self.runs)?;
+            self.spill_bytes += file.offsets.last().copied().unwrap_or(0);
+            self.spills.push(file);
+        }
         for run in &mut self.runs {
             *run = Run::new();
         }
@@ -477,21 +559,45 @@ fn count_with<K: NKey>(
     threads: usize,
 ) -> Result<NgramCounts> {
     let started = Instant::now();
-    let global = Mutex::new(GlobalVocab::default());
+    let mut src = src.clone();
+    let ckpt = match &opts.checkpoint_dir {
+        None => {
+            if src.shard_bytes == 0 {
+                src.shard_bytes = scan::auto_shard_bytes(corpus, threads);
+            }
+            None
+        }
+        Some(dir) => {
+            if src.shard_bytes == 0 {
+                // Shards must not depend on the thread count, or a resumed run would not
+                // recognise them.
+                src.shard_bytes = scan::auto_shard_bytes(corpus, 1);
+            }
+            Some(open_checkpoint::<K>(dir, corpus, &src, opts)?)
+        }
+    };
+    let shards = crate::source::plan_shards(corpus, &src)?;
+    let mut vocab0 = GlobalVocab::default();
+    if let Some(ck) = &ckpt {
+        ck.preload(&mut vocab0)?;
+    }
+    let global = Mutex::new(vocab0);
     let spiller = Spiller::new(opts.spill_dir.clone());
-    let scanned = scan_corpus(
+    let scanned = scan::scan_shards(
         corpus,
-        src,
+        &shards,
+        &src,
         threads,
         pool,
         progress,
-        || Worker::<K>::new(opts, &global, progress, &spiller, threads),
+        || Worker::<K>::new(opts, &global, progress, &spiller, ckpt.as_ref(), threads),
         |w, doc, _key| w.add_document(doc),
-        |w| w.flush_block(),
+        |w, i, stats| w.end_shard(i, stats),
+        |i| ckpt.as_ref().is_some_and(|c| c.done.contains_key(&i)),
     )?;
     let stats = scanned.stats;
     let shards = scanned.shards;
-    let workers: Vec<WorkerOut<K>> = scanned
+    let mut workers: Vec<WorkerOut<K>> = scanned
         .states
         .into_iter()
         .map(|w| WorkerOut {
@@ -525,8 +631,39 @@ fn count_with<K: NKey>(
     summary.bytes = stats.bytes;
     summary.invalid_bytes = stats.invalid_bytes;
     summary.skipped_documents = stats.skipped_documents;
+    if let Some(ck) = &ckpt {
+        summary.checkpoint_discarded = ck.discarded;
+        let mut resumed = WorkerOut {
+            parts: Vec::new(),
+            runs: Vec::new(),
+            spills: Vec::new(),
+            spill_bytes: 0,
+            tokens: 0,
+            samples: 0,
+            total_samples: 0,
+        };
+        let mut done: Vec<_> = ck.done.iter().collect();
+        done.sort_by_key(|(i, _)| **i);
+        for (_, d) in done {
+            summary.resumed_shards += 1;
+            summary.documents += d.documents;
+            summary.bytes += d.bytes;
+            summary.invalid_bytes += d.invalid_bytes;
+            summary.skipped_documents += d.skipped_documents;
+            summary.tokens += d.tokens;
+            summary.samples += d.samples;
+            summary.total_samples += d.total_samples;
+            resumed.spills.extend(ck.files_of(d));
+        }
+        workers.push(resumed);
+    }
 
-    let (table, histogram): (Box<dyn export::KeyTable>, Histogram) = match spiller.existing() {
+    let on_disk = match (&ckpt, spiller.existing()) {
+        (_, Some(dir)) => Some(dir),
+        (Some(_), None) => Some(spiller.dir()?),
+        (None, None) => None,
+    };
+    let (table, histogram): (Box<dyn export::KeyTable>, Histogram) = match on_disk {
         Some(dir) => {
             let (sections, histogram) =
                 reduce_on_disk(workers, &dir, &mut summary, progress, pool)?;
@@ -566,6 +703,42 @@ fn count_with<K: NKey>(
         histogram,
         table,
     })
+}
+
+/// The checkpoint of this run: fingerprint of options, key width, inputs and shard plan.
+fn open_checkpoint<K: NKey>(
+    dir: &std::path::Path,
+    corpus: &Corpus,
+    src: &SourceOptions,
+    opts: &CountOptions,
+) -> Result<checkpoint::Checkpoint> {
+    let Corpus::Files(files) = corpus else {
+        return Err(CoreError::config(
+            "checkpoint_dir needs input files (Arrow data cannot be checked for changes)",
+        ));
+    };
+    let shards = crate::source::plan_shards(corpus, src)?;
+    let plan = format!("{shards:?}");
+    let fp = checkpoint::Fingerprint {
+        version: checkpoint::VERSION,
+        options: format!(
+            "n={} pad={} tokenizer={:?} sample={:?} seed={:?} src={:?}",
+            opts.n, opts.pad, opts.tokenizer, opts.sample, opts.sample_seed, src
+        ),
+        key_bytes: K::BYTES,
+        inputs: files
+            .iter()
+            .map(|f| {
+                (
+                    f.path.to_string_lossy().into_owned(),
+                    f.size,
+                    f.mtime_ns.to_string(),
+                )
+            })
+            .collect(),
+        plan: format!("{:016x}", vocab::token_hash(plan.as_bytes())),
+    };
+    checkpoint::Checkpoint::open(dir, &fp)
 }
 
 fn take_vocab(global: Mutex<GlobalVocab>) -> Strings {
@@ -628,7 +801,7 @@ fn reduce_on_disk<K: NKey>(
         sections.push(s);
     }
     // The per-worker spill files are merged into the partition files: free the disk.
-    for f in &files {
+    for f in files.iter().filter(|f| !f.keep) {
         let _ = std::fs::remove_file(&f.path);
     }
     Ok((sections, histogram))

@@ -102,6 +102,8 @@ pub struct SpillFile {
     pub path: PathBuf,
     /// `PARTITIONS + 1` offsets: partition p is bytes `offsets[p]..offsets[p + 1]`.
     pub offsets: Vec<u64>,
+    /// Part of a checkpoint: not deleted after the merge.
+    pub keep: bool,
 }
 
 impl SpillFile {
@@ -133,8 +135,16 @@ pub fn encode_run<K: NKey>(run: &Run<K>, buf: &mut Vec<u8>) {
 
 /// Write the runs of all partitions (indexed by partition) to a fresh spill file.
 pub fn write_runs<K: NKey>(dir: &SpillDir, runs: &[Run<K>]) -> Result<SpillFile> {
-    let path = dir.fresh("spill");
-    let file = File::create(&path).map_err(|e| dir.io_error("create a spill file", e))?;
+    write_runs_at(dir.fresh("spill"), runs, |what, e| dir.io_error(what, e))
+}
+
+/// [`write_runs`] to a given path; `err` turns an I/O failure into the error to report.
+pub fn write_runs_at<K: NKey>(
+    path: PathBuf,
+    runs: &[Run<K>],
+    err: impl Fn(&str, std::io::Error) -> CoreError,
+) -> Result<SpillFile> {
+    let file = File::create(&path).map_err(|e| err("create a spill file", e))?;
     let mut w = BufWriter::with_capacity(WRITE_BUFFER, file);
     let mut offsets = Vec::with_capacity(runs.len() + 1);
     let mut at = 0u64;
@@ -145,14 +155,12 @@ pub fn write_runs<K: NKey>(dir: &SpillDir, runs: &[Run<K>]) -> Result<SpillFile>
             k.write_le(&mut buf);
             write_varint(&mut buf, c);
             if buf.len() >= WRITE_BUFFER {
-                w.write_all(&buf)
-                    .map_err(|e| dir.io_error("write a spill run", e))?;
+                w.write_all(&buf).map_err(|e| err("write a spill run", e))?;
                 at += buf.len() as u64;
                 buf.clear();
             }
         }
-        w.write_all(&buf)
-            .map_err(|e| dir.io_error("write a spill run", e))?;
+        w.write_all(&buf).map_err(|e| err("write a spill run", e))?;
         at += buf.len() as u64;
         buf.clear();
         offsets.push(at);
@@ -160,9 +168,12 @@ pub fn write_runs<K: NKey>(dir: &SpillDir, runs: &[Run<K>]) -> Result<SpillFile>
     while offsets.len() < PARTITIONS + 1 {
         offsets.push(at);
     }
-    w.flush()
-        .map_err(|e| dir.io_error("write a spill run", e))?;
-    Ok(SpillFile { path, offsets })
+    w.flush().map_err(|e| err("write a spill run", e))?;
+    Ok(SpillFile {
+        path,
+        offsets,
+        keep: false,
+    })
 }
 
 /// Streams the records of one section.
