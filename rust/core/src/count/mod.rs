@@ -51,7 +51,8 @@ pub struct CountOptions {
     pub tokenizer: Tokenizer,
     /// Worker threads; 0 = all cores.
     pub threads: usize,
-    /// Memory budget for the counting tables, in bytes.
+    /// Memory budget for the counting tables (raw key buffers and sorted runs of all workers),
+    /// in bytes. The vocabulary, reader buffers and the caller's process come on top.
     pub memory_bytes: u64,
     /// Keep only keys whose hash falls below `rate * 2^64` (hash sampling).
     pub sample: Option<f64>,
@@ -283,6 +284,8 @@ struct Worker<'a, K: NKey> {
     raw_len: usize,
     flush_keys: usize,
     run_budget: usize,
+    /// Distinct keys per raw occurrence at the last fold.
+    fold_ratio: f64,
     spills: Vec<SpillFile>,
     spill_bytes: u64,
     tokens: u64,
@@ -300,6 +303,19 @@ impl<'a, K: NKey> Worker<'a, K> {
         threads: usize,
     ) -> Self {
         let share = (opts.memory_bytes / threads as u64).max(MIN_SHARE) as usize;
+        // The share holds the raw buffers plus the sorted runs. Folding a full raw buffer makes
+        // up to one (key, count) per occurrence, so raw occurrences get 1/(2 + 8/K) of the share
+        // and the runs the rest: a fold never needs more than the share.
+        let flush_keys = opts
+            .spill_every
+            .unwrap_or((share / (2 * K::BYTES + 8)).max(1 << 12));
+        // A tight budget reserves each partition buffer at its expected fill once, so doubling
+        // growth never overshoots the budget (a large budget lets buffers grow on demand).
+        let reserve = if share <= 1 << 30 {
+            (flush_keys + BLOCK_TOKENS) / PARTITIONS * 9 / 8 + 64
+        } else {
+            0
+        };
         Worker {
             opts,
             global,
@@ -318,17 +334,19 @@ impl<'a, K: NKey> Worker<'a, K> {
             seq: Vec::new(),
             seqh: Vec::new(),
             scratch: Vec::new(),
-            parts: (0..PARTITIONS).map(|_| Vec::new()).collect(),
+            parts: (0..PARTITIONS)
+                .map(|_| Vec::with_capacity(reserve))
+                .collect(),
             runs: (0..PARTITIONS).map(|_| Run::new()).collect(),
             raw_len: 0,
             // Raw occurrences take half the share; sorted runs the rest.
-            flush_keys: opts
-                .spill_every
-                .unwrap_or((share / 2 / K::BYTES).max(1 << 12)),
+            flush_keys,
+            fold_ratio: 1.0,
             run_budget: if opts.spill_every.is_some() {
                 0
             } else {
-                share / 2
+                let raw = (reserve * PARTITIONS).max(flush_keys) * K::BYTES;
+                share.saturating_sub(raw).max(share / 4)
             },
             spills: Vec::new(),
             spill_bytes: 0,
@@ -419,6 +437,14 @@ impl<'a, K: NKey> Worker<'a, K> {
         self.toks.clear();
         self.doc_ends.clear();
         if self.raw_len >= self.flush_keys {
+            // Spill before folding when the fold would outgrow the budget (estimated from the
+            // share of distinct keys at the last fold), so old runs, fresh runs and their merge
+            // never sit in memory together.
+            let held: usize = self.runs.iter().map(Run::heap_bytes).sum();
+            let expect = (self.raw_len as f64 * self.fold_ratio) as usize * (K::BYTES + 8);
+            if held > 0 && held + expect > self.run_budget {
+                self.spill()?;
+            }
             self.aggregate();
             let held: usize = self.runs.iter().map(Run::heap_bytes).sum();
             if held > self.run_budget {
@@ -511,12 +537,17 @@ impl<'a, K: NKey> Worker<'a, K> {
 
     /// Fold the raw buffers into the sorted runs.
     fn aggregate(&mut self) {
+        let mut distinct = 0usize;
         for (raw, run) in self.parts.iter_mut().zip(self.runs.iter_mut()) {
             if raw.is_empty() {
                 continue;
             }
             let fresh = Run::from_occurrences(raw);
+            distinct += fresh.len();
             *run = Run::merge(std::mem::take(run), fresh);
+        }
+        if self.raw_len > 0 {
+            self.fold_ratio = (distinct as f64 / self.raw_len as f64).clamp(0.01, 1.0);
         }
         self.raw_len = 0;
     }
@@ -658,9 +689,21 @@ fn count_with<K: NKey>(
         workers.push(resumed);
     }
 
+    // The in-memory reduce holds every worker's runs and their merge at once: when that would
+    // exceed the budget, reduce through the spill directory instead.
+    let held: u64 = workers
+        .iter()
+        .map(|w| {
+            let runs: usize = w.runs.iter().map(Run::heap_bytes).sum();
+            let raw: usize = w.parts.iter().map(|p| p.len() * (K::BYTES + 8)).sum();
+            (runs + raw) as u64
+        })
+        .sum();
+    let too_big = held > opts.memory_bytes / 2;
     let on_disk = match (&ckpt, spiller.existing()) {
         (_, Some(dir)) => Some(dir),
         (Some(_), None) => Some(spiller.dir()?),
+        (None, None) if too_big => Some(spiller.dir()?),
         (None, None) => None,
     };
     let (table, histogram): (Box<dyn export::KeyTable>, Histogram) = match on_disk {
