@@ -33,7 +33,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from corpus import CACHE, make_corpus  # noqa: E402
+from corpus import CACHE, make_corpus
 
 CHILD_MONOFACT = """
 import json, sys, time
@@ -85,6 +85,7 @@ print(json.dumps({"wall": wall, "distinct": sum(hist.values()), "n1": hist.get(1
 def _run(args: list[str], timeout: float) -> dict[str, Any]:
     """Run a child; its JSON output plus peak RSS (MB) and its exit status."""
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    started = time.monotonic()
     deadline = time.monotonic() + timeout
     status = None
     rusage = None
@@ -101,7 +102,9 @@ def _run(args: list[str], timeout: float) -> dict[str, Any]:
     err = proc.stderr.read() if proc.stderr else ""
     peak = rusage.ru_maxrss / 1024 if rusage else float("nan")
     if status != 0:
-        return {"error": err.strip().splitlines()[-1:] or [f"status {status}"], "peak_rss_mb": peak}
+        lines = err.strip().splitlines()
+        first = next((x for x in lines if "Error" in x), lines[-1] if lines else f"status {status}")
+        return {"error": first, "peak_rss_mb": peak, "failed_after": time.monotonic() - started}
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     result["peak_rss_mb"] = peak
     return result
@@ -137,7 +140,7 @@ def prefix(path: Path, megabytes: int) -> Path:
 
 
 def uptime() -> str:
-    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    return subprocess.run(["uptime"], check=False, capture_output=True, text=True).stdout.strip()
 
 
 def main() -> int:
@@ -146,8 +149,9 @@ def main() -> int:
     ap.add_argument("--memory", default="256MB")
     ap.add_argument("--base-mb", type=int, default=100, help="1x of the scaling series (MB)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--skip", action="append", default=[],
-                    help="budget, duckdb, scaling, threads, sample")
+    ap.add_argument(
+        "--skip", action="append", default=[], help="budget, duckdb, scaling, threads, sample"
+    )
     ap.add_argument("--duckdb-timeout", type=float, default=900)
     ap.add_argument("--json", default=None)
     a = ap.parse_args()
@@ -164,24 +168,32 @@ def main() -> int:
         agree = all(spill.get(k) == mem.get(k) for k in ("samples", "distinct", "n1"))
         print(f"\n[budget] {size_mb:.0f} MB corpus, trigrams, {a.threads} threads")
         for name, r in (("memory=" + a.memory, spill), ("in-memory", mem)):
-            print(f"  {name:<16} wall {r.get('wall', float('nan')):7.1f} s  peak RSS "
-                  f"{r['peak_rss_mb']:7.0f} MB  spills {r.get('spills', '-')}  "
-                  f"spilled {r.get('spill_bytes', 0) / 1e6:.0f} MB  {r.get('error', '')}")
+            print(
+                f"  {name:<16} wall {r.get('wall', float('nan')):7.1f} s  peak RSS "
+                f"{r['peak_rss_mb']:7.0f} MB  spills {r.get('spills', '-')}  "
+                f"spilled {r.get('spill_bytes', 0) / 1e6:.0f} MB  {r.get('error', '')}"
+            )
         if "wall" in spill and "wall" in mem:
             ratio = spill["wall"] / mem["wall"]
             print(f"  spill/in-memory time {ratio:.2f}x (target <= 2.5x); results agree: {agree}")
             if budget_mb:
-                print(f"  peak RSS {spill['peak_rss_mb']:.0f} MB vs budget + 150 = "
-                      f"{budget_mb + 150} MB")
-            print(f"  N {spill['samples']:,}  distinct {spill['distinct']:,}  N1 {spill['n1']:,}"
-                  f"  vocabulary {spill.get('vocabulary', 0):,}")
+                print(
+                    f"  peak RSS {spill['peak_rss_mb']:.0f} MB vs budget + 150 = "
+                    f"{budget_mb + 150} MB"
+                )
+            print(
+                f"  N {spill['samples']:,}  distinct {spill['distinct']:,}  N1 {spill['n1']:,}"
+                f"  vocabulary {spill.get('vocabulary', 0):,}"
+            )
 
     if "duckdb" not in a.skip:
         d = duckdb(big, a.memory, a.threads, a.duckdb_timeout)
         report["duckdb"] = d
-        print(f"\n[duckdb] memory_limit={a.memory}: wall {d.get('wall', float('nan')):.1f} s  "
-              f"peak RSS {d['peak_rss_mb']:.0f} MB  distinct {d.get('distinct', '-')}  "
-              f"{d.get('error', '')}")
+        print(
+            f"\n[duckdb] memory_limit={a.memory}: wall {d.get('wall', float('nan')):.1f} s  "
+            f"peak RSS {d['peak_rss_mb']:.0f} MB  distinct {d.get('distinct', '-')}  "
+            f"{d.get('error', '')}"
+        )
 
     base = prefix(big, a.base_mb)
     if "scaling" not in a.skip:
@@ -192,16 +204,20 @@ def main() -> int:
         report["scaling"] = rows
         print(f"\n[scaling] memory={a.memory}, {a.threads} threads, base {a.base_mb} MB")
         for k, r in rows.items():
-            print(f"  {k}x  wall {r.get('wall', float('nan')):7.1f} s  "
-                  f"({r.get('wall', float('nan')) / rows[1].get('wall', float('nan')):.2f}x of 1x)"
-                  f"  peak RSS {r['peak_rss_mb']:6.0f} MB  spills {r.get('spills', '-')}")
+            print(
+                f"  {k}x  wall {r.get('wall', float('nan')):7.1f} s  "
+                f"({r.get('wall', float('nan')) / rows[1].get('wall', float('nan')):.2f}x of 1x)"
+                f"  peak RSS {r['peak_rss_mb']:6.0f} MB  spills {r.get('spills', '-')}"
+            )
 
     if "threads" not in a.skip:
         one = monofact(base, threads=1)
         two = monofact(base, threads=2)
         report["threads"] = {"1": one, "2": two}
-        print(f"\n[threads] {a.base_mb} MB in memory: 1 thread {one['wall']:.2f} s, "
-              f"2 threads {two['wall']:.2f} s, speed-up {one['wall'] / two['wall']:.2f}x")
+        print(
+            f"\n[threads] {a.base_mb} MB in memory: 1 thread {one['wall']:.2f} s, "
+            f"2 threads {two['wall']:.2f} s, speed-up {one['wall'] / two['wall']:.2f}x"
+        )
 
     if "sample" not in a.skip:
         exact = monofact(base, threads=a.threads)
@@ -209,12 +225,16 @@ def main() -> int:
         report["sample"] = {"exact": exact, "sample": samp}
         truth = exact["n1"] / exact["samples"]
         inside = samp["singleton_rate_low"] <= truth <= samp["singleton_rate_high"]
-        print(f"\n[sample] {a.base_mb} MB, sample=0.01: peak RSS {samp['peak_rss_mb']:.0f} MB vs "
-              f"exact {exact['peak_rss_mb']:.0f} MB; wall {samp['wall']:.2f} s vs "
-              f"{exact['wall']:.2f} s")
-        print(f"  N1/N exact {truth:.5f}, estimate {samp['singleton_rate']:.5f}, interval "
-              f"[{samp['singleton_rate_low']:.5f}, {samp['singleton_rate_high']:.5f}] "
-              f"covers: {inside}")
+        print(
+            f"\n[sample] {a.base_mb} MB, sample=0.01: peak RSS {samp['peak_rss_mb']:.0f} MB vs "
+            f"exact {exact['peak_rss_mb']:.0f} MB; wall {samp['wall']:.2f} s vs "
+            f"{exact['wall']:.2f} s"
+        )
+        print(
+            f"  N1/N exact {truth:.5f}, estimate {samp['singleton_rate']:.5f}, interval "
+            f"[{samp['singleton_rate_low']:.5f}, {samp['singleton_rate_high']:.5f}] "
+            f"covers: {inside}"
+        )
 
     report["load_after"] = uptime()
     print("\n" + report["load_after"])

@@ -1,0 +1,1 @@
+"""Distributed counting on top of the local engine (``monofact.distributed.ray``)."""
