@@ -134,21 +134,64 @@ def _cmd_count(a: argparse.Namespace) -> int:
     return 0
 
 
+FATHER_PATTERN = r"\b(?P<subject>[A-Z][a-z]+) the son of (?P<object>[A-Z][a-z]+)\b"
+
+
 def _cmd_demo(a: argparse.Namespace) -> int:
+    from monofact.facts import count_facts
+    from monofact.floors import hallucination_floor
+    from monofact.report import report
+
     corpus = sample_corpus()
     counts = count_ngrams(str(corpus), n=3, tokenizer="words", lowercase=True, progress=a.progress)
-    s = counts.summary
+    facts = count_facts(str(corpus), patterns={"father": FATHER_PATTERN}, progress=a.progress)
+    floor = hallucination_floor(facts, min_wrong=364)
+    paths = report(counts, facts, out=a.out, min_wrong=364, title="monofact demo: the King James Bible")
+    s, f, fl = counts.summary, facts.summary, floor.to_dict()
     if a.format == "json":
-        print(json.dumps({"corpus": str(corpus), "trigrams": s, "histogram": _histogram_dict(counts)}))
+        print(
+            json.dumps(
+                {
+                    "corpus": str(corpus),
+                    "trigrams": s,
+                    "facts": f,
+                    "floor": fl,
+                    "report": str(paths.html),
+                }
+            )
+        )
         return 0
-    print(f"monofact {__version__} demo: the King James Bible ({s['documents']:,} verses), bundled")
-    print(f"  {s['tokens']:,} tokens (Unicode words, lowercased), counted in {s['seconds']:.2f} s\n")
-    _print_summary(counts)
+    print(f"monofact {__version__} demo: the King James Bible, bundled ({corpus.name})")
+    print(f"  corpus            {s['documents']:,} verses, {s['tokens']:,} tokens, {s['bytes']:,} bytes")
     print(
-        f"\n{s['singleton_rate']:.1%} of the trigram occurrences are of trigrams seen exactly once:"
-        "\nthat share (the Good-Turing missing mass) is the floor below which a calibrated model"
-        "\ncannot push its error on facts that, like those trigrams, appear once in its training data."
+        f"  trigrams          N = {s['samples']:,}, {s['distinct']:,} distinct, "
+        f"N1 = {s['n1']:,}: singleton rate {s['singleton_rate']:.4f}"
     )
+    print(
+        f"  facts 'X the son of Y'   {f['samples']:,} mentions of {f['distinct']:,} facts, "
+        f"{f['n1']:,} seen once ({f['fact_singleton_rate']:.4f});"
+    )
+    print(
+        f"                    {f['prompts']:,} prompts (who is X's father?), {f['singleton_prompts']:,} "
+        f"answered once: fact singleton rate sr = {f['singleton_rate']:.4f}"
+    )
+    print("\npredicted hallucination floor of a calibrated model trained on this corpus,")
+    print("asked for fathers (min_wrong = 364 plausible wrong answers, KNVZ Theorem 2):")
+    print(f"  asymptotic floor  sr - 2/364 = {fl['asymptotic']:.4f}   (what the bound tends to as N grows)")
+    verdict = "vacuous" if fl["vacuous"] else "holds"
+    print(
+        f"  guaranteed bound  {fl['lower']:.4f} at 99% confidence ({verdict}: with N = {f['samples']:,} "
+        f"samples the finite-sample slack {fl['slack']:.3f} swamps the rate;"
+    )
+    if fl.get("samples_for_nonvacuous"):
+        print(f"                    it turns positive from about N = {fl['samples_for_nonvacuous']:,.0f} samples)")
+    print(
+        f"\nIn words: a calibrated model that learned fathers only from this corpus would get at least "
+        f"about\n{fl['asymptotic']:.0%} of such questions wrong, because that share of the answers is "
+        "stated only once.\nProving it with 99% confidence needs a much larger corpus; the asymptotic "
+        "figure is where\nthe guaranteed bound converges."
+    )
+    print(f"\nreport: {paths.html}")
     return 0
 
 
@@ -186,9 +229,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "demo",
         help="run the pipeline on the bundled sample corpus",
-        description="Count the bundled King James Bible and print its singleton rates.",
+        description="Count the bundled King James Bible, its 'X the son of Y' facts, predict the "
+        "hallucination floor and write an HTML report.",
     )
     p.add_argument("--progress", choices=["auto", "bar", "json", "none"], default="auto")
+    p.add_argument("--out", default="monofact-demo-report", help="report directory")
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.set_defaults(func=_cmd_demo)
 
