@@ -8,13 +8,17 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from monofact.cli import main
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "monofact", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+        [sys.executable, "-m", "monofact", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
     )
 
 
@@ -31,7 +35,9 @@ def test_demo_runs_end_to_end(tmp_path: Path):
 
 
 def test_demo_json(tmp_path: Path):
-    p = run("demo", "--format", "json", "--progress", "none", "--out", str(tmp_path / "r"), cwd=tmp_path)
+    p = run(
+        "demo", "--format", "json", "--progress", "none", "--out", str(tmp_path / "r"), cwd=tmp_path
+    )
     assert p.returncode == 0, p.stderr
     d = json.loads(p.stdout)
     assert d["facts"]["samples"] == 842 and d["facts"]["singleton_prompts"] == 139
@@ -40,12 +46,39 @@ def test_demo_json(tmp_path: Path):
 
 
 def test_count_table_json_and_out(kjv_tok, tmp_path: Path, capsys):
-    assert main(["count", str(kjv_tok), "--n", "3", "--tokenizer", "whitespace", "--pad", "--progress", "none"]) == 0
+    assert (
+        main(
+            [
+                "count",
+                str(kjv_tok),
+                "--n",
+                "3",
+                "--tokenizer",
+                "whitespace",
+                "--pad",
+                "--progress",
+                "none",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "399,575" in out and "294,132" in out
     code = main(
-        ["count", str(kjv_tok), "--n", "2", "--tokenizer", "whitespace", "--format", "json",
-         "--progress", "none", "--out", str(tmp_path / "bi.parquet")]
+        [
+            "count",
+            str(kjv_tok),
+            "--n",
+            "2",
+            "--tokenizer",
+            "whitespace",
+            "--format",
+            "json",
+            "--progress",
+            "none",
+            "--out",
+            str(tmp_path / "bi.parquet"),
+        ]
     )
     assert code == 0
     d = json.loads(capsys.readouterr().out)

@@ -23,7 +23,6 @@ from monofact.grading import BENCHMARKS, Grades, benchmarks, grade
 from monofact.report import ReportPaths, report
 
 __all__ = [
-    "__version__",
     "BENCHMARKS",
     "ConfigError",
     "Corpus",
@@ -31,10 +30,11 @@ __all__ = [
     "FactCounts",
     "Floor",
     "Grades",
-    "ReportPaths",
     "InputError",
     "MonofactError",
+    "ReportPaths",
     "ResourceError",
+    "__version__",
     "as_histogram",
     "benchmarks",
     "calibration_gap",

@@ -132,11 +132,11 @@ def _write_out(f: FactCounts, out: str) -> None:
     path = Path(out)
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        import pyarrow.parquet as pq  # type: ignore[import-untyped]
+        import pyarrow.parquet as pq
 
         pq.write_table(f.table(), path)
     elif suffix == ".csv":
-        import pyarrow.csv as pcsv  # type: ignore[import-untyped]
+        import pyarrow.csv as pcsv
 
         pcsv.write_csv(f.table(), path)
     elif suffix == ".json":

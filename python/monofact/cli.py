@@ -8,11 +8,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Sequence
-
-import pyarrow as pa
+from typing import Any
 
 from monofact import __version__
 from monofact.counts import Counts, count_ngrams
@@ -28,22 +27,40 @@ def sample_corpus() -> Path:
 
 def _add_reader_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("reading")
-    g.add_argument("--text-field", default="text", help="JSONL field (dotted path) or Parquet column")
-    g.add_argument("--input-format", choices=["text", "jsonl", "parquet"], help="override the extension")
+    g.add_argument(
+        "--text-field", default="text", help="JSONL field (dotted path) or Parquet column"
+    )
+    g.add_argument(
+        "--input-format", choices=["text", "jsonl", "parquet"], help="override the extension"
+    )
     g.add_argument("--compression", choices=["none", "gzip", "zstd"], help="override the extension")
-    g.add_argument("--doc-per", choices=["line", "file"], default="line", help="text files: document unit")
-    g.add_argument("--on-invalid", choices=["replace", "error"], default="replace", help="invalid UTF-8")
-    g.add_argument("--on-bad-record", choices=["error", "skip"], default="error",
-                   help="malformed JSON, missing field, over-long document")
+    g.add_argument(
+        "--doc-per", choices=["line", "file"], default="line", help="text files: document unit"
+    )
+    g.add_argument(
+        "--on-invalid", choices=["replace", "error"], default="replace", help="invalid UTF-8"
+    )
+    g.add_argument(
+        "--on-bad-record",
+        choices=["error", "skip"],
+        default="error",
+        help="malformed JSON, missing field, over-long document",
+    )
 
 
 def _add_run_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("running")
     g.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
     g.add_argument("--memory", default=None, help="memory budget for counting tables, e.g. 4GB")
-    g.add_argument("--progress", choices=["auto", "bar", "json", "none"], default="auto",
-                   help="progress on stderr (default: a bar on a terminal, JSON lines otherwise)")
-    g.add_argument("--format", choices=["table", "json"], default="table", help="how to print results")
+    g.add_argument(
+        "--progress",
+        choices=["auto", "bar", "json", "none"],
+        default="auto",
+        help="progress on stderr (default: a bar on a terminal, JSON lines otherwise)",
+    )
+    g.add_argument(
+        "--format", choices=["table", "json"], default="table", help="how to print results"
+    )
 
 
 def _reader_kwargs(a: argparse.Namespace) -> dict[str, Any]:
@@ -146,7 +163,9 @@ def _cmd_demo(a: argparse.Namespace) -> int:
     counts = count_ngrams(str(corpus), n=3, tokenizer="words", lowercase=True, progress=a.progress)
     facts = count_facts(str(corpus), patterns={"father": FATHER_PATTERN}, progress=a.progress)
     floor = hallucination_floor(facts, min_wrong=364)
-    paths = report(counts, facts, out=a.out, min_wrong=364, title="monofact demo: the King James Bible")
+    paths = report(
+        counts, facts, out=a.out, min_wrong=364, title="monofact demo: the King James Bible"
+    )
     s, f, fl = counts.summary, facts.summary, floor.to_dict()
     if a.format == "json":
         print(
@@ -162,7 +181,9 @@ def _cmd_demo(a: argparse.Namespace) -> int:
         )
         return 0
     print(f"monofact {__version__} demo: the King James Bible, bundled ({corpus.name})")
-    print(f"  corpus            {s['documents']:,} verses, {s['tokens']:,} tokens, {s['bytes']:,} bytes")
+    print(
+        f"  corpus            {s['documents']:,} verses, {s['tokens']:,} tokens, {s['bytes']:,} bytes"
+    )
     print(
         f"  trigrams          N = {s['samples']:,}, {s['distinct']:,} distinct, "
         f"N1 = {s['n1']:,}: singleton rate {s['singleton_rate']:.4f}"
@@ -177,14 +198,18 @@ def _cmd_demo(a: argparse.Namespace) -> int:
     )
     print("\npredicted hallucination floor of a calibrated model trained on this corpus,")
     print("asked for fathers (min_wrong = 364 plausible wrong answers, KNVZ Theorem 2):")
-    print(f"  asymptotic floor  sr - 2/364 = {fl['asymptotic']:.4f}   (what the bound tends to as N grows)")
+    print(
+        f"  asymptotic floor  sr - 2/364 = {fl['asymptotic']:.4f}   (what the bound tends to as N grows)"
+    )
     verdict = "vacuous" if fl["vacuous"] else "holds"
     print(
         f"  guaranteed bound  {fl['lower']:.4f} at 99% confidence ({verdict}: with N = {f['samples']:,} "
         f"samples the finite-sample slack {fl['slack']:.3f} swamps the rate;"
     )
     if fl.get("samples_for_nonvacuous"):
-        print(f"                    it turns positive from about N = {fl['samples_for_nonvacuous']:,.0f} samples)")
+        print(
+            f"                    it turns positive from about N = {fl['samples_for_nonvacuous']:,.0f} samples)"
+        )
     print(
         f"\nIn words: a calibrated model that learned fathers only from this corpus would get at least "
         f"about\n{fl['asymptotic']:.0%} of such questions wrong, because that share of the answers is "

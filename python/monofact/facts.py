@@ -18,7 +18,8 @@ singleton when exactly one of its samples has a non-IDK answer, and N counts all
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -62,7 +63,9 @@ def _read_table(source: Any, what: str) -> pa.Table:
         return pa.table(source)
     if hasattr(source, "to_arrow"):
         return pa.table(source.to_arrow())
-    raise ConfigError(f"{what} must be a path, Arrow data or a list of dicts, not {type(source).__name__}")
+    raise ConfigError(
+        f"{what} must be a path, Arrow data or a list of dicts, not {type(source).__name__}"
+    )
 
 
 class FactCounts:

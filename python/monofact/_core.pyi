@@ -1,0 +1,73 @@
+"""Type stubs of the compiled core (rust/python). Checked against the binary by mypy.stubtest."""
+
+from collections.abc import Callable
+from typing import Any
+
+__version__: str
+
+class NgramCounts:
+    def summary(self) -> dict[str, Any]: ...
+    def histogram(self) -> Any: ...
+    def keys(
+        self,
+        min_count: int | None = None,
+        max_count: int | None = None,
+        top_k: int | None = None,
+        batch_rows: int = 65536,
+    ) -> Any: ...
+
+@final
+@disjoint_base
+class FactCounts:
+    def summary(self) -> dict[str, Any]: ...
+    def facts(self) -> Any: ...
+    def histogram(self) -> Any: ...
+    def relations(self) -> Any: ...
+    def prompts(self) -> Any: ...
+
+def count_ngrams(
+    paths: list[str] | None = None,
+    table: Any = None,
+    *,
+    n: int = 3,
+    pad: bool = False,
+    tokenizer: str = "words",
+    lowercase: bool = False,
+    threads: int = 0,
+    memory_bytes: int | None = None,
+    sample: float | None = None,
+    format: str | None = None,
+    compression: str | None = None,
+    doc_per: str = "line",
+    text_field: str = "text",
+    on_invalid: str = "replace",
+    on_bad_record: str = "error",
+    max_document_bytes: int = ...,
+    shard_bytes: int = 0,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+) -> NgramCounts: ...
+def count_facts(
+    paths: list[str] | None = None,
+    table: Any = None,
+    *,
+    patterns: list[tuple[str, str]] | None = None,
+    knowledge_base: Any = None,
+    window: str = "sentence",
+    count_by: str = "mention",
+    lowercase: bool = False,
+    normalize_whitespace: bool = False,
+    case_insensitive: bool = False,
+    threads: int = 0,
+    format: str | None = None,
+    compression: str | None = None,
+    doc_per: str = "line",
+    text_field: str = "text",
+    on_invalid: str = "replace",
+    on_bad_record: str = "error",
+    max_document_bytes: int = ...,
+    shard_bytes: int = 0,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+) -> FactCounts: ...
+def count_fact_records(
+    records: Any, *, idk: list[str] = ..., count_by: str = "mention"
+) -> FactCounts: ...
