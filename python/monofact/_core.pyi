@@ -1,10 +1,19 @@
 """Type stubs of the compiled core (rust/python). Checked against the binary by mypy.stubtest."""
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, final
 
+__all__ = [
+    "FactCounts",
+    "NgramCounts",
+    "__version__",
+    "count_fact_records",
+    "count_facts",
+    "count_ngrams",
+]
 __version__: str
 
+@final
 class NgramCounts:
     def summary(self) -> dict[str, Any]: ...
     def histogram(self) -> Any: ...
@@ -17,7 +26,6 @@ class NgramCounts:
     ) -> Any: ...
 
 @final
-@disjoint_base
 class FactCounts:
     def summary(self) -> dict[str, Any]: ...
     def facts(self) -> Any: ...
