@@ -319,7 +319,7 @@ impl<R: BufRead> ArpaReader<'_, R> {
         } else {
             Tables::Narrow(self.build(sections, order, bits, &vocab)?)
         };
-        Ok(Model { core: Core { order, vocab, bits, tables, discounts: Vec::new() } })
+        Ok(Model { core: Core::new(order, vocab, bits, tables, Vec::new()) })
     }
 
     fn build<K: Key>(

@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 
 use super::key::{pack, Key};
-use super::model::{Core, ExactModel, Model, OrderTable, Tables, Vocab};
+use super::model::{Core, ExactModel, Model, OrderTable, Tables, Value, Vocab};
 use super::{check_order, FitOptions, LmError, RawCounts, BOS, EOS, UNK};
 
 /// The discounts D1, D2, D3+ of one order, and the count-of-counts n1..n4 of its adjusted
@@ -33,11 +33,51 @@ impl Discounts {
 
 /// Fits a modified Kneser-Ney model exactly as `lmplz` (log10 values stored as `f32`).
 pub fn estimate(raw: &RawCounts, opts: &FitOptions) -> Result<Model, LmError> {
-    Ok(estimate_exact(raw, opts)?.to_model())
+    let core = estimate_core::<f32>(RawInput::Borrowed(raw), opts)?;
+    Ok(Model { core })
+}
+
+/// As [`estimate`], taking the counts by value: they are freed as soon as they are packed,
+/// which lowers peak memory by the size of the input.
+pub fn estimate_owned(raw: RawCounts, opts: &FitOptions) -> Result<Model, LmError> {
+    let core = estimate_core::<f32>(RawInput::Owned(Box::new(raw)), opts)?;
+    Ok(Model { core })
 }
 
 /// Fits the model and keeps the `f64` values.
 pub fn estimate_exact(raw: &RawCounts, opts: &FitOptions) -> Result<ExactModel, LmError> {
+    let core = estimate_core::<f64>(RawInput::Borrowed(raw), opts)?;
+    Ok(ExactModel { core })
+}
+
+/// Borrowed or owned input; owned input is dropped after the collapse stage.
+enum RawInput<'a> {
+    Borrowed(&'a RawCounts),
+    Owned(Box<RawCounts>),
+}
+
+impl RawInput<'_> {
+    fn get(&self) -> &RawCounts {
+        match self {
+            RawInput::Borrowed(r) => r,
+            RawInput::Owned(r) => r,
+        }
+    }
+
+    fn order(&self) -> usize {
+        self.get().order
+    }
+
+    fn parts(&self) -> (&[u32], &[u64], u32) {
+        let r = self.get();
+        (&r.grams, &r.counts, r.bos)
+    }
+
+    fn release(self) {}
+}
+
+fn estimate_core<V: OutValue>(input: RawInput<'_>, opts: &FitOptions) -> Result<Core<V>, LmError> {
+    let raw = input.get();
     let order = raw.order;
     check_order(order)?;
     if raw.grams.len() != raw.counts.len() * order {
@@ -52,15 +92,15 @@ pub fn estimate_exact(raw: &RawCounts, opts: &FitOptions) -> Result<ExactModel, 
     }
     let thresholds = prune_thresholds(&opts.prune, order)?;
     let (vocab, remap) = compact_vocab(raw)?;
-    let (bits, wide) = Core::<f64>::key_width(order, vocab.words.len())?;
+    let (bits, wide) = Core::<V>::key_width(order, vocab.words.len())?;
     let (tables, discounts) = if wide {
-        let (t, d) = run::<u128>(raw, &vocab, &remap, bits, opts, &thresholds)?;
+        let (t, d) = run::<u128, V>(input, &vocab, &remap, bits, opts, &thresholds)?;
         (Tables::Wide(t), d)
     } else {
-        let (t, d) = run::<u64>(raw, &vocab, &remap, bits, opts, &thresholds)?;
+        let (t, d) = run::<u64, V>(input, &vocab, &remap, bits, opts, &thresholds)?;
         (Tables::Narrow(t), d)
     };
-    Ok(ExactModel { core: Core { order, vocab, bits, tables, discounts } })
+    Ok(Core::new(order, vocab, bits, tables, discounts))
 }
 
 /// Validates lmplz-style thresholds and pads them to one per order.
@@ -195,31 +235,125 @@ fn internal(msg: &str) -> LmError {
     LmError::Internal(msg.to_string())
 }
 
+/// How a model stores its values: `f32` log10 clamped at 0 as lmplz writes them, or `f64` as
+/// computed.
+pub(crate) trait OutValue: Value + Default {
+    fn prob(log10: f64) -> Self;
+    fn backoff(log10: f64) -> Self;
+}
+
+impl OutValue for f32 {
+    #[inline(always)]
+    fn prob(log10: f64) -> f32 {
+        log10.min(0.0) as f32
+    }
+    #[inline(always)]
+    fn backoff(log10: f64) -> f32 {
+        log10 as f32
+    }
+}
+
+impl OutValue for f64 {
+    #[inline(always)]
+    fn prob(log10: f64) -> f64 {
+        log10
+    }
+    #[inline(always)]
+    fn backoff(log10: f64) -> f64 {
+        log10
+    }
+}
+
+/// Splits `0..keys.len()` into about `parts` ranges that do not cut a context's run.
+fn context_chunks<K: Key>(keys: &[K], bits: u32, parts: usize) -> Vec<std::ops::Range<usize>> {
+    let n = keys.len();
+    let step = (n / parts.max(1)).max(1 << 12);
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < n {
+        let mut end = (start + step).min(n);
+        while end < n && keys[end].context(bits) == keys[end - 1].context(bits) {
+            end += 1;
+        }
+        out.push(start..end);
+        start = end;
+    }
+    out
+}
+
+/// Splits `slice` into consecutive pieces of the lengths of `ranges`.
+fn split_by<'a, T>(mut slice: &'a mut [T], ranges: &[std::ops::Range<usize>]) -> Vec<&'a mut [T]> {
+    let mut out = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        let (head, tail) = std::mem::take(&mut slice).split_at_mut(r.len());
+        out.push(head);
+        slice = tail;
+    }
+    out
+}
+
+/// The statistics of one order that gamma and u need.
+struct OrderStats<'a, K> {
+    keys: &'a [K],
+    counts: &'a [u64],
+    pruned: &'a [bool],
+    d: Discounts,
+    bits: u32,
+    unigram: bool,
+}
+
+impl<K: Key> OrderStats<'_, K> {
+    /// End of the context run starting at `start`, its denominator and gamma (pruned n-grams
+    /// count in the denominator and give their whole mass to gamma, as KenLM's AddRight).
+    #[inline]
+    fn run(&self, start: usize) -> (usize, f64, f64) {
+        let ctx = self.keys[start].context(self.bits);
+        let mut end = start;
+        let mut denom = 0u64;
+        let mut kinds = [0u64; 4];
+        let mut normalizer = 0u64;
+        while end < self.keys.len() && (self.unigram || self.keys[end].context(self.bits) == ctx) {
+            let a = self.counts[end];
+            denom += a;
+            if !self.pruned.is_empty() && self.pruned[end] {
+                normalizer += a;
+            } else if a > 0 {
+                kinds[a.min(3) as usize] += 1;
+            }
+            end += 1;
+        }
+        let d = &self.d.d;
+        let gamma = (d[0] * kinds[1] as f64 + d[1] * kinds[2] as f64 + d[2] * kinds[3] as f64 + normalizer as f64)
+            / denom as f64;
+        (end, denom as f64, gamma)
+    }
+}
+
 #[allow(clippy::type_complexity)]
-fn run<K: Key>(
-    raw: &RawCounts,
+fn run<K: Key, V: OutValue>(
+    raw: RawInput<'_>,
     vocab: &Vocab,
     remap: &[u32],
     bits: u32,
     opts: &FitOptions,
     thresholds: &[u64],
-) -> Result<(Vec<OrderTable<K, f64>>, Vec<Discounts>), LmError> {
-    let order = raw.order;
+) -> Result<(Vec<OrderTable<K, V>>, Vec<Discounts>), LmError> {
+    let order = raw.order();
     let pruning = thresholds.iter().any(|&t| t > 0);
     let bos = vocab.bos;
-    let nbos = raw.bos;
+    let parts = rayon::current_num_threads() * 8;
 
     // Stage 1: collapse. N-grams with <s> at position >= 1 go to their lower order.
-    let mut top: Vec<(K, u64)> = raw
-        .grams
+    let (grams, raw_counts, nbos) = raw.parts();
+    let mut top: Vec<(K, u64)> = grams
         .par_chunks_exact(order)
-        .zip(raw.counts.par_iter())
+        .zip(raw_counts.par_iter())
         .filter(|(g, _)| order == 1 || g[1] != nbos)
         .map(|(g, &c)| (g.iter().fold(K::default(), |k, &w| k.push(remap[w as usize], bits)), c))
         .collect();
     let mut collapsed: Vec<Vec<(K, u64)>> = vec![Vec::new(); order];
     if order > 1 {
-        for (g, &c) in raw.grams.chunks_exact(order).zip(&raw.counts) {
+        for (g, &c) in grams.chunks_exact(order).zip(raw_counts) {
             if g[1] == nbos {
                 let j = g.iter().rposition(|&w| w == nbos).unwrap_or(0);
                 let key = g[j..].iter().fold(K::default(), |k, &w| k.push(remap[w as usize], bits));
@@ -227,24 +361,29 @@ fn run<K: Key>(
             }
         }
     }
+    raw.release();
     if order == 1 {
         // The unigram table holds <unk> and <s> with adjusted count 0.
         top.push((pack(&[vocab.unk], bits), 0));
         top.push((pack(&[bos], bits), 0));
     }
-    if !top.windows(2).all(|w| w[0].0 <= w[1].0) {
+    if !top.par_windows(2).all(|w| w[0].0 < w[1].0) {
         top.par_sort_unstable_by_key(|e| e.0);
+        // Duplicate n-grams (should not happen) are summed.
+        top.dedup_by(|next, kept| {
+            if next.0 == kept.0 {
+                kept.1 += next.1;
+                true
+            } else {
+                false
+            }
+        });
     }
-    // Duplicate n-grams (should not happen) are summed.
-    top.dedup_by(|next, kept| {
-        if next.0 == kept.0 {
-            kept.1 += next.1;
-            true
-        } else {
-            false
-        }
-    });
-    let (keys, counts): (Vec<K>, Vec<u64>) = top.into_iter().unzip();
+    let mut keys = Vec::new();
+    let mut counts = Vec::new();
+    top.par_iter().map(|e| e.0).collect_into_vec(&mut keys);
+    top.par_iter().map(|e| e.1).collect_into_vec(&mut counts);
+    drop(top);
     let actual = if pruning { counts.clone() } else { Vec::new() };
     let mut levels: Vec<Level<K>> = Vec::with_capacity(order);
     levels.push(Level { keys, counts, actual, suffix: Vec::new() });
@@ -252,15 +391,18 @@ fn run<K: Key>(
     // Stage 2: adjusted counts of orders N-1 .. 1, and suffix indices.
     for k in (1..order).rev() {
         let upper = levels.last_mut().ok_or_else(|| internal("no upper level"))?;
+        if upper.keys.len() >= BOS_TAG as usize || collapsed[k - 1].len() >= BOS_TAG as usize {
+            return Err(LmError::BadCounts("more than 2^31 n-grams of one order".to_string()));
+        }
         let suffix_bits = bits * k as u32;
-        // Second word of a (k+1)-gram: position k-1 from the right.
-        let mut pairs: Vec<(K, u32)> = upper
-            .keys
-            .par_iter()
-            .enumerate()
-            .filter(|(_, key)| key.word(k - 1, bits) != bos)
-            .map(|(i, key)| (key.low(suffix_bits), i as u32))
-            .collect();
+        // After the collapse no n-gram has <s> past its first word, so every (k+1)-gram has a
+        // suffix (the `g[1] != <s>` rule of MATH.md 7.3 holds by construction).
+        if upper.keys.par_iter().any(|key| key.word(k - 1, bits) == bos) {
+            return Err(internal("<s> inside an n-gram after the collapse"));
+        }
+        let mut pairs: Vec<(K, u32)> = Vec::new();
+        upper.keys.par_iter().enumerate().map(|(i, key)| (key.low(suffix_bits), i as u32)).collect_into_vec(&mut pairs);
+        pairs.reserve_exact(collapsed[k - 1].len() + 2);
         for (j, &(key, _)) in collapsed[k - 1].iter().enumerate() {
             pairs.push((key, BOS_TAG | j as u32));
         }
@@ -268,13 +410,12 @@ fn run<K: Key>(
             pairs.push((pack(&[vocab.unk], bits), ZERO_TAG));
             pairs.push((pack(&[bos], bits), ZERO_TAG));
         }
-        if upper.keys.len() >= BOS_TAG as usize || collapsed[k - 1].len() >= BOS_TAG as usize {
-            return Err(LmError::BadCounts("more than 2^31 n-grams of one order".to_string()));
-        }
         pairs.par_sort_unstable_by_key(|p| p.0);
-        let mut keys: Vec<K> = Vec::new();
-        let mut counts: Vec<u64> = Vec::new();
-        let mut actual: Vec<u64> = Vec::new();
+        // Distinct suffixes: count them first so the tables are allocated once.
+        let distinct = pairs.par_windows(2).filter(|w| w[0].0 != w[1].0).count() + 1;
+        let mut keys: Vec<K> = Vec::with_capacity(distinct);
+        let mut counts: Vec<u64> = Vec::with_capacity(distinct);
+        let mut actual: Vec<u64> = Vec::with_capacity(if pruning { distinct } else { 0 });
         let mut suffix_of_upper = vec![u32::MAX; upper.keys.len()];
         for &(key, tag) in &pairs {
             if keys.last() != Some(&key) {
@@ -304,9 +445,6 @@ fn run<K: Key>(
         }
         drop(pairs);
         upper.suffix = suffix_of_upper;
-        if keys.len() >= BOS_TAG as usize {
-            return Err(LmError::BadCounts("more than 2^31 n-grams of one order".to_string()));
-        }
         levels.push(Level { keys, counts, actual, suffix: Vec::new() });
     }
     levels.reverse(); // levels[k-1] is order k
@@ -321,76 +459,55 @@ fn run<K: Key>(
 
     // Pruned flags: order N by raw count, lower orders by raw occurrence count; <unk>, <s>,
     // </s> never.
-    let pruned: Vec<Vec<bool>> = if pruning {
-        levels
-            .iter()
-            .enumerate()
-            .map(|(i, l)| {
-                let t = thresholds[i];
-                let src = if l.actual.is_empty() { &l.counts } else { &l.actual };
-                l.keys
-                    .iter()
-                    .zip(src)
-                    .map(|(key, &c)| {
-                        let special = i == 0 && {
-                            let w = key.word(0, bits);
-                            w == vocab.unk || w == bos || w == vocab.eos
-                        };
-                        t > 0 && c <= t && !special
-                    })
-                    .collect()
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let pruned: Vec<Vec<bool>> = levels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if !pruning {
+                return Vec::new();
+            }
+            let t = thresholds[i];
+            let src = if l.actual.is_empty() { &l.counts } else { &l.actual };
+            l.keys
+                .iter()
+                .zip(src)
+                .map(|(key, &c)| {
+                    let special = i == 0 && {
+                        let w = key.word(0, bits);
+                        w == vocab.unk || w == bos || w == vocab.eos
+                    };
+                    t > 0 && c <= t && !special
+                })
+                .collect()
+        })
+        .collect();
 
-    // Stage 4: probabilities, lowest order first, and gammas of every context.
-    let mut prob: Vec<Vec<f64>> = Vec::with_capacity(order);
-    let mut backoff: Vec<Vec<f64>> = levels.iter().take(order - 1).map(|l| vec![1.0; l.keys.len()]).collect();
+    // Stage 4: probabilities, lowest order first (linear values of the previous order kept for
+    // the interpolation), then the backoffs of the order below.
+    let mut tables: Vec<OrderTable<K, V>> = Vec::with_capacity(order);
+    let mut lower_lin: Vec<f64> = Vec::new();
     for k in 1..=order {
         let l = &levels[k - 1];
-        let d = &discounts[k - 1];
-        let no_prune: &[bool] = &[];
-        let pr = if pruning { &pruned[k - 1][..] } else { no_prune };
-        let is_pruned = |i: usize| pruning && pr[i];
-        // Context runs: [start, end) with denominator and gamma.
-        let mut runs: Vec<(usize, usize, f64, f64)> = Vec::new();
-        let mut start = 0;
-        while start < l.keys.len() {
-            let ctx = l.keys[start].context(bits);
-            let mut end = start;
-            let mut denom = 0u64;
-            let mut kinds = [0u64; 4];
-            let mut normalizer = 0u64;
-            while end < l.keys.len() && (k == 1 || l.keys[end].context(bits) == ctx) {
-                let a = l.counts[end];
-                denom += a;
-                if is_pruned(end) {
-                    normalizer += a;
-                } else if a > 0 {
-                    kinds[a.min(3) as usize] += 1;
-                }
-                end += 1;
-            }
-            if denom == 0 {
-                return Err(internal("a context with zero total count"));
-            }
-            let gamma = (d.d[0] * kinds[1] as f64 + d.d[1] * kinds[2] as f64 + d.d[2] * kinds[3] as f64
-                + normalizer as f64)
-                / denom as f64;
-            runs.push((start, end, denom as f64, gamma));
-            start = end;
-        }
-        let mut p = vec![0.0f64; l.keys.len()];
+        let stats = OrderStats {
+            keys: &l.keys,
+            counts: &l.counts,
+            pruned: &pruned[k - 1],
+            d: discounts[k - 1],
+            bits,
+            unigram: k == 1,
+        };
+        let n = l.keys.len();
+        let mut out: Vec<V> = vec![V::default(); n];
+        let mut lin: Vec<f64> = if k < order { vec![0.0; n] } else { Vec::new() };
         if k == 1 {
-            let &(_, _, denom, gamma) = runs.first().ok_or_else(|| internal("no unigrams"))?;
-            let unigrams = l.keys.len() - pr.iter().filter(|&&x| x).count();
+            let (_, denom, gamma) = stats.run(0);
+            let unigrams = n - pruned[0].iter().filter(|&&x| x).count();
             let v = (unigrams - 1) as f64; // <unk> and </s> count, <s> not
-            for (i, pi) in p.iter_mut().enumerate() {
+            let d = &discounts[0];
+            for i in 0..n {
                 let w = l.keys[i].word(0, bits);
                 let a = l.counts[i];
-                *pi = if w == bos {
+                let p = if w == bos {
                     1.0
                 } else if w == vocab.unk && !opts.interpolate_unigrams {
                     gamma
@@ -402,60 +519,77 @@ fn run<K: Key>(
                         u
                     }
                 };
+                out[i] = V::prob(p.log10());
+                if let Some(x) = lin.get_mut(i) {
+                    *x = p;
+                }
             }
         } else {
-            let lower = &prob[k - 2];
-            let chunks: Vec<_> = split_runs(&runs, rayon::current_num_threads() * 8);
-            let mut rest: &mut [f64] = &mut p;
-            let mut slices = Vec::with_capacity(chunks.len());
-            for c in &chunks {
-                let len = runs[c.end - 1].1 - runs[c.start].0;
-                let (head, tail) = rest.split_at_mut(len);
-                slices.push((c.clone(), head));
-                rest = tail;
+            let chunks = context_chunks(&l.keys, bits, parts);
+            let outs = split_by(&mut out, &chunks);
+            let lins = if lin.is_empty() { Vec::new() } else { split_by(&mut lin, &chunks) };
+            let mut jobs: Vec<(std::ops::Range<usize>, &mut [V], Option<&mut [f64]>)> = Vec::new();
+            let mut lins = lins.into_iter();
+            for (r, o) in chunks.iter().cloned().zip(outs) {
+                jobs.push((r, o, lins.next()));
             }
-            slices.into_par_iter().try_for_each(|(range, out)| {
-                let base = runs[range.start].0;
-                for &(s, e, denom, gamma) in &runs[range] {
-                    for i in s..e {
+            let lower = &lower_lin;
+            let d = discounts[k - 1];
+            let suffix = &l.suffix;
+            jobs.into_par_iter().try_for_each(|(range, out, mut lin)| {
+                let base = range.start;
+                let mut start = range.start;
+                while start < range.end {
+                    let (end, denom, gamma) = stats.run(start);
+                    for i in start..end {
                         let a = l.counts[i];
-                        let si = l.suffix[i] as usize;
-                        let lp = *lower.get(si).ok_or_else(|| internal("missing suffix"))?;
-                        out[i - base] = (a as f64 - d.of(a)) / denom + gamma * lp;
+                        let lp = *suffix
+                            .get(i)
+                            .and_then(|&si| lower.get(si as usize))
+                            .ok_or_else(|| internal("missing suffix"))?;
+                        let p = (a as f64 - d.of(a)) / denom + gamma * lp;
+                        out[i - base] = V::prob(p.log10());
+                        if let Some(lin) = lin.as_deref_mut() {
+                            lin[i - base] = p;
+                        }
                     }
+                    start = end;
                 }
                 Ok::<(), LmError>(())
             })?;
-            // Backoff of the (k-1)-grams that are contexts here: merge sorted contexts with the
-            // sorted (k-1)-gram table.
+            // Backoffs of order k-1: gamma of the (k-1)-gram as a context here; 1 otherwise and
+            // for n-grams ending in <unk> or </s>.
             let lower_keys = &levels[k - 2].keys;
-            let bo = &mut backoff[k - 2];
-            let mut j = 0;
-            for &(s, _, _, gamma) in &runs {
-                let ctx = l.keys[s].context(bits);
-                while j < lower_keys.len() && lower_keys[j] < ctx {
-                    j += 1;
-                }
-                if j < lower_keys.len() && lower_keys[j] == ctx {
-                    let last = ctx.word(0, bits);
-                    if last != vocab.unk && last != vocab.eos {
-                        bo[j] = gamma;
+            let bo = &mut tables[k - 2].backoff;
+            bo.resize(lower_keys.len(), V::backoff(0.0));
+            const CH: usize = 1 << 14;
+            bo.par_chunks_mut(CH).enumerate().for_each(|(c, bo)| {
+                let a = c * CH;
+                let mut j = l.keys.partition_point(|key| key.context(bits) < lower_keys[a]);
+                for (x, slot) in bo.iter_mut().enumerate() {
+                    let ctx = lower_keys[a + x];
+                    while j < n && l.keys[j].context(bits) < ctx {
+                        j += 1;
+                    }
+                    if j < n && l.keys[j].context(bits) == ctx {
+                        let (end, _, gamma) = stats.run(j);
+                        let last = ctx.word(0, bits);
+                        if last != vocab.unk && last != vocab.eos {
+                            *slot = V::backoff(gamma.log10());
+                        }
+                        j = end;
                     }
                 }
-            }
+            });
         }
-        prob.push(p);
+        lower_lin = lin;
+        tables.push(OrderTable { keys: Vec::new(), prob: out, backoff: Vec::new() });
     }
+    drop(lower_lin);
 
-    // Stage 5: log10 and pruning.
-    let mut tables = Vec::with_capacity(order);
-    for (k, (l, p)) in levels.into_iter().zip(prob).enumerate() {
-        let b = if k + 1 < order { std::mem::take(&mut backoff[k]) } else { Vec::new() };
-        let mut t = OrderTable {
-            keys: l.keys,
-            prob: p.into_par_iter().map(f64::log10).collect(),
-            backoff: b.into_par_iter().map(f64::log10).collect(),
-        };
+    // Stage 5: keys into the tables, pruned n-grams out.
+    for (k, (l, t)) in levels.into_iter().zip(tables.iter_mut()).enumerate() {
+        t.keys = l.keys;
         if pruning {
             let keep = &pruned[k];
             let mut it = keep.iter();
@@ -465,27 +599,8 @@ fn run<K: Key>(
             let mut it = keep.iter();
             t.backoff.retain(|_| !*it.next().unwrap_or(&true));
         }
-        tables.push(t);
     }
     Ok((tables, discounts))
-}
-
-/// Groups consecutive runs into about `parts` chunks of similar total length.
-fn split_runs(runs: &[(usize, usize, f64, f64)], parts: usize) -> Vec<std::ops::Range<usize>> {
-    let total = runs.last().map_or(0, |r| r.1);
-    let target = (total / parts.max(1)).max(1);
-    let mut out = Vec::new();
-    let mut start = 0;
-    while start < runs.len() {
-        let begin = runs[start].0;
-        let mut end = start + 1;
-        while end < runs.len() && runs[end].0 - begin < target {
-            end += 1;
-        }
-        out.push(start..end);
-        start = end;
-    }
-    out
 }
 
 /// Discounts of one order (Chen and Goodman eq. 26), with lmplz's checks: n1, n2, n3 must be

@@ -37,7 +37,7 @@ mod model;
 
 use std::fmt;
 
-pub use estimate::{estimate, estimate_exact, Discounts};
+pub use estimate::{estimate, estimate_exact, estimate_owned, Discounts};
 pub use generate::{Choice, GenerateOptions, Generation};
 pub use model::{ExactModel, Model, NGramEntry, Perplexity, SentenceScore};
 

@@ -82,15 +82,61 @@ pub(crate) struct Core<V> {
     pub bits: u32,
     pub tables: Tables<V>,
     pub discounts: Vec<Discounts>,
+    /// Per order k >= 2: `first[k-1][w]..first[k-1][w+1]` is the run of n-grams starting with
+    /// word w, so a lookup searches only that run. Empty for unigrams.
+    pub first: Vec<Vec<usize>>,
+    /// True when unigram i is word i (always for estimated and ARPA-read models).
+    pub dense_unigrams: bool,
+}
+
+fn first_word_index<K: Key, V>(tables: &[OrderTable<K, V>], bits: u32, vocab: usize) -> (Vec<Vec<usize>>, bool) {
+    let mut first = vec![Vec::new()];
+    for (i, t) in tables.iter().enumerate().skip(1) {
+        let k = i + 1;
+        let mut offs = vec![0usize; vocab + 1];
+        for key in &t.keys {
+            let w = key.word(k - 1, bits) as usize;
+            if w < vocab {
+                offs[w + 1] += 1;
+            }
+        }
+        for w in 0..vocab {
+            offs[w + 1] += offs[w];
+        }
+        first.push(offs);
+    }
+    let dense = tables
+        .first()
+        .is_some_and(|t| t.keys.len() == vocab && t.keys.iter().enumerate().all(|(i, k)| k.word(0, bits) as usize == i));
+    (first, dense)
 }
 
 #[inline]
-fn find<K: Key, V>(tables: &[OrderTable<K, V>], ids: &[u32], bits: u32) -> Option<usize> {
-    let table = tables.get(ids.len().checked_sub(1)?)?;
-    table.keys.binary_search(&pack::<K>(ids, bits)).ok()
+fn find<K: Key, V>(core: &Core<V>, tables: &[OrderTable<K, V>], ids: &[u32]) -> Option<usize> {
+    let k = ids.len();
+    let table = tables.get(k.checked_sub(1)?)?;
+    if k == 1 {
+        if core.dense_unigrams {
+            return ((ids[0] as usize) < table.keys.len()).then_some(ids[0] as usize);
+        }
+        return table.keys.binary_search(&pack::<K>(ids, core.bits)).ok();
+    }
+    let offs = core.first.get(k - 1)?;
+    let w = ids[0] as usize;
+    let (lo, hi) = (*offs.get(w)?, *offs.get(w + 1)?);
+    table.keys[lo..hi].binary_search(&pack::<K>(ids, core.bits)).ok().map(|i| i + lo)
 }
 
 impl<V: Value> Core<V> {
+    pub(crate) fn new(order: usize, vocab: Vocab, bits: u32, tables: Tables<V>, discounts: Vec<Discounts>) -> Core<V> {
+        let n = vocab.words.len();
+        let (first, dense_unigrams) = match &tables {
+            Tables::Narrow(t) => first_word_index(t, bits, n),
+            Tables::Wide(t) => first_word_index(t, bits, n),
+        };
+        Core { order, vocab, bits, tables, discounts, first, dense_unigrams }
+    }
+
     /// Chooses narrow or wide keys for `order` and `vocab` words.
     pub(crate) fn key_width(order: usize, vocab: usize) -> Result<(u32, bool), LmError> {
         let bits = id_bits(vocab);
@@ -116,11 +162,11 @@ impl<V: Value> Core<V> {
     pub(crate) fn lookup(&self, ids: &[u32]) -> Option<(f64, f64)> {
         let k = ids.len();
         match &self.tables {
-            Tables::Narrow(t) => find(t, ids, self.bits).map(|i| {
+            Tables::Narrow(t) => find(self, t, ids).map(|i| {
                 let o = &t[k - 1];
                 (o.prob[i].to_f64(), o.backoff.get(i).map_or(0.0, |b| b.to_f64()))
             }),
-            Tables::Wide(t) => find(t, ids, self.bits).map(|i| {
+            Tables::Wide(t) => find(self, t, ids).map(|i| {
                 let o = &t[k - 1];
                 (o.prob[i].to_f64(), o.backoff.get(i).map_or(0.0, |b| b.to_f64()))
             }),
@@ -175,22 +221,53 @@ impl<V: Value> Core<V> {
     }
 
     pub(crate) fn score_ids(&self, ids: &[u32], bos: bool, eos: bool) -> (Vec<f64>, f64) {
-        let mut seq = Vec::with_capacity(ids.len() + 2);
-        if bos {
-            seq.push(self.vocab.bos);
+        // KenLM's state: the words of the longest n-gram matched at the previous position (at
+        // most N-1) and their backoffs; `bo[m-1]` is the backoff of the last m words.
+        let n1 = self.order - 1;
+        let mut ctx = [0u32; MAX_ORDER];
+        let mut bo = [0f64; MAX_ORDER];
+        let mut ctx_len = 0;
+        if bos && n1 > 0 {
+            ctx[0] = self.vocab.bos;
+            bo[0] = self.lookup(&[self.vocab.bos]).map_or(0.0, |(_, b)| b);
+            ctx_len = 1;
         }
-        let start = seq.len();
-        seq.extend_from_slice(ids);
-        if eos {
-            seq.push(self.vocab.eos);
-        }
-        let mut per_token = Vec::with_capacity(seq.len() - start);
+        let n = ids.len() + usize::from(eos);
+        let mut per_token = Vec::with_capacity(n);
         let mut total = 0.0;
-        for i in start..seq.len() {
-            let lo = i.saturating_sub(self.order - 1);
-            let lp = self.word_log10(&seq[lo..i], seq[i]);
+        let mut gram = [0u32; MAX_ORDER];
+        for i in 0..n {
+            let w = if i < ids.len() { ids[i] } else { self.vocab.eos };
+            // Longest stored (context suffix, w), growing from the unigram.
+            let (mut p, b0) = self.lookup(&[w]).unwrap_or((f64::NEG_INFINITY, 0.0));
+            let mut new_bo = [0f64; MAX_ORDER];
+            new_bo[0] = b0;
+            let mut matched = 0;
+            for l in 1..=ctx_len {
+                gram[..l].copy_from_slice(&ctx[ctx_len - l..ctx_len]);
+                gram[l] = w;
+                match self.lookup(&gram[..=l]) {
+                    Some((pl, bl)) => {
+                        p = pl;
+                        new_bo[l] = bl;
+                        matched = l;
+                    }
+                    None => break,
+                }
+            }
+            let lp = p + bo[matched..ctx_len].iter().sum::<f64>();
             total += lp;
             per_token.push(lp);
+            // New state: the matched n-gram (with w), capped at N-1 words.
+            let keep = (matched + 1).min(n1);
+            let mut next_ctx = [0u32; MAX_ORDER];
+            next_ctx[..keep - keep.min(1)].copy_from_slice(&ctx[ctx_len + 1 - keep.max(1)..ctx_len]);
+            if keep > 0 {
+                next_ctx[keep - 1] = w;
+            }
+            ctx = next_ctx;
+            bo = new_bo;
+            ctx_len = keep;
         }
         (per_token, total)
     }
@@ -346,7 +423,15 @@ impl ExactModel {
             Tables::Wide(t) => Tables::Wide(conv(t)),
         };
         Model {
-            core: Core { order: c.order, vocab: c.vocab, bits: c.bits, tables, discounts: c.discounts },
+            core: Core {
+                order: c.order,
+                vocab: c.vocab,
+                bits: c.bits,
+                tables,
+                discounts: c.discounts,
+                first: c.first,
+                dense_unigrams: c.dense_unigrams,
+            },
         }
     }
 }
