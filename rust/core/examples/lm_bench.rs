@@ -24,7 +24,15 @@ fn peak_rss_mb() -> f64 {
 
 fn save(raw: &RawCounts, path: &str) -> std::io::Result<()> {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
-    writeln!(f, "{} {} {} {} {}", raw.order, raw.bos, raw.eos, raw.vocab.len(), raw.counts.len())?;
+    writeln!(
+        f,
+        "{} {} {} {} {}",
+        raw.order,
+        raw.bos,
+        raw.eos,
+        raw.vocab.len(),
+        raw.counts.len()
+    )?;
     for w in &raw.vocab {
         writeln!(f, "{w}")?;
     }
@@ -41,7 +49,10 @@ fn load(path: &str) -> std::io::Result<RawCounts> {
     let mut f = BufReader::new(std::fs::File::open(path)?);
     let mut head = String::new();
     f.read_line(&mut head)?;
-    let v: Vec<usize> = head.split_whitespace().map(|x| x.parse().unwrap_or(0)).collect();
+    let v: Vec<usize> = head
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
     let (order, bos, eos, nv, ng) = (v[0], v[1] as u32, v[2] as u32, v[3], v[4]);
     let mut vocab = Vec::with_capacity(nv);
     for _ in 0..nv {
@@ -51,11 +62,24 @@ fn load(path: &str) -> std::io::Result<RawCounts> {
     }
     let mut buf = vec![0u8; ng * order * 4];
     f.read_exact(&mut buf)?;
-    let grams = buf.chunks_exact(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    let grams = buf
+        .chunks_exact(4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
     let mut buf = vec![0u8; ng * 8];
     f.read_exact(&mut buf)?;
-    let counts = buf.chunks_exact(8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]))).collect();
-    Ok(RawCounts { order, vocab, bos, eos, grams, counts })
+    let counts = buf
+        .chunks_exact(8)
+        .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+        .collect();
+    Ok(RawCounts {
+        order,
+        vocab,
+        bos,
+        eos,
+        grams,
+        counts,
+    })
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -65,7 +89,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let text = std::fs::read_to_string(&args[2])?;
             let t = Instant::now();
             let raw = lm::count_sentences(text.lines(), args[3].parse()?)?;
-            eprintln!("count_sentences: {:?}, {} distinct n-grams", t.elapsed(), raw.len());
+            eprintln!(
+                "count_sentences: {:?}, {} distinct n-grams",
+                t.elapsed(),
+                raw.len()
+            );
             save(&raw, &args[4])?;
         }
         Some("fit") if args.len() >= 4 => {

@@ -44,7 +44,10 @@ fn good_file_reads() {
     assert!((s.total - (-0.3 - 0.2)).abs() < 1e-6);
     // Read -> write -> read -> write is stable.
     let once = m.to_arpa_string().expect("write");
-    assert_eq!(read(&once).expect("again").to_arpa_string().expect("write"), once);
+    assert_eq!(
+        read(&once).expect("again").to_arpa_string().expect("write"),
+        once
+    );
 }
 
 #[test]
@@ -52,35 +55,103 @@ fn malformed_arpa_files() {
     arpa_error("", 0, "expected \\data\\");
     arpa_error("ngram 1=4\n", 1, "expected the \\data\\ header");
     arpa_error(&GOOD.replace("ngram 1=4", "ngram 1=five"), 2, "bad count");
-    arpa_error(&GOOD.replace("ngram 2=2", "ngram 3=2"), 3, "order 3 where order 2");
+    arpa_error(
+        &GOOD.replace("ngram 2=2", "ngram 3=2"),
+        3,
+        "order 3 where order 2",
+    );
     // Header count larger than the section: the next section header is not an n-gram line.
-    arpa_error(&GOOD.replace("ngram 1=4", "ngram 1=5"), 10, "expected log10 p");
+    arpa_error(
+        &GOOD.replace("ngram 1=4", "ngram 1=5"),
+        10,
+        "expected log10 p",
+    );
     // Header count smaller than the section.
-    arpa_error(&GOOD.replace("ngram 1=4", "ngram 1=3"), 9, "expected \\2-grams:");
-    arpa_error(&GOOD.replace("ngram 2=2", "ngram 2=1"), 13, "expected \\end\\");
-    arpa_error(&GOOD.replace("-0.4\ta", "minus\ta"), 9, "log10 probability \"minus\"");
-    arpa_error(&GOOD.replace("-0.4\ta\t-0.2", "-0.4\ta\tx"), 9, "log10 backoff \"x\"");
-    arpa_error(&GOOD.replace("-0.4\ta\t-0.2", "nan\ta\t-0.2"), 9, "not a finite number");
-    arpa_error(&GOOD.replace("-0.2\ta </s>", "-0.2\ta </s>\t-0.1"), 13, "log10 p and the words");
-    arpa_error(&GOOD.replace("-0.2\ta </s>", "-0.2\ta b"), 13, "\"b\" is not among the unigrams");
-    arpa_error(&GOOD.replace("-0.6\t</s>", "-0.6\ta"), 9, "unigram \"a\" appears twice");
-    arpa_error(&GOOD.replace("-0.2\ta </s>", "-0.2\t<s> a"), 13, "appears twice");
+    arpa_error(
+        &GOOD.replace("ngram 1=4", "ngram 1=3"),
+        9,
+        "expected \\2-grams:",
+    );
+    arpa_error(
+        &GOOD.replace("ngram 2=2", "ngram 2=1"),
+        13,
+        "expected \\end\\",
+    );
+    arpa_error(
+        &GOOD.replace("-0.4\ta", "minus\ta"),
+        9,
+        "log10 probability \"minus\"",
+    );
+    arpa_error(
+        &GOOD.replace("-0.4\ta\t-0.2", "-0.4\ta\tx"),
+        9,
+        "log10 backoff \"x\"",
+    );
+    arpa_error(
+        &GOOD.replace("-0.4\ta\t-0.2", "nan\ta\t-0.2"),
+        9,
+        "not a finite number",
+    );
+    arpa_error(
+        &GOOD.replace("-0.2\ta </s>", "-0.2\ta </s>\t-0.1"),
+        13,
+        "log10 p and the words",
+    );
+    arpa_error(
+        &GOOD.replace("-0.2\ta </s>", "-0.2\ta b"),
+        13,
+        "\"b\" is not among the unigrams",
+    );
+    arpa_error(
+        &GOOD.replace("-0.6\t</s>", "-0.6\ta"),
+        9,
+        "unigram \"a\" appears twice",
+    );
+    arpa_error(
+        &GOOD.replace("-0.2\ta </s>", "-0.2\t<s> a"),
+        13,
+        "appears twice",
+    );
     arpa_error(&GOOD.replace("\\end\\\n", ""), 14, "unexpected end of file");
-    arpa_error(&GOOD.replace("\\2-grams:", "\\3-grams:"), 11, "expected \\2-grams:");
-    arpa_error(&GOOD.replace("-0.6\t</s>", "-0.6\tb"), 13, "\"</s>\" is not among the unigrams");
-    arpa_error(&GOOD.replace("-0.6\t</s>", "-0.6\tb").replace("a </s>", "a b"), 15, "no </s> unigram");
-    let seven: String = "\\data\\\n".to_string() + &(1..=7).map(|k| format!("ngram {k}=1\n")).collect::<String>();
+    arpa_error(
+        &GOOD.replace("\\2-grams:", "\\3-grams:"),
+        11,
+        "expected \\2-grams:",
+    );
+    arpa_error(
+        &GOOD.replace("-0.6\t</s>", "-0.6\tb"),
+        13,
+        "\"</s>\" is not among the unigrams",
+    );
+    arpa_error(
+        &GOOD
+            .replace("-0.6\t</s>", "-0.6\tb")
+            .replace("a </s>", "a b"),
+        15,
+        "no </s> unigram",
+    );
+    let seven: String = "\\data\\\n".to_string()
+        + &(1..=7)
+            .map(|k| format!("ngram {k}=1\n"))
+            .collect::<String>();
     arpa_error(&seven, 8, "above the supported maximum 6");
     // Truncated anywhere: an error (or, cut right after the last n-gram, a missing \end\).
     for cut in 0..GOOD.len() - 1 {
-        assert!(read(&GOOD[..cut]).is_err(), "truncated at {cut} was accepted");
+        assert!(
+            read(&GOOD[..cut]).is_err(),
+            "truncated at {cut} was accepted"
+        );
     }
     // Invalid UTF-8.
     let mut bytes = GOOD.as_bytes().to_vec();
     let at = GOOD.find("-0.4\ta").expect("line") + 5;
     bytes[at] = 0xff;
     match Model::read_arpa(&bytes[..], "bad.arpa") {
-        Err(e) => assert!(e.to_string().contains("bad.arpa:9: malformed ARPA file: the line is not valid UTF-8"), "{e}"),
+        Err(e) => assert!(
+            e.to_string()
+                .contains("bad.arpa:9: malformed ARPA file: the line is not valid UTF-8"),
+            "{e}"
+        ),
         Ok(_) => panic!("invalid UTF-8 accepted"),
     }
     // A missing file names the path.
@@ -90,7 +161,9 @@ fn malformed_arpa_files() {
 
 #[test]
 fn missing_unk_is_added_as_kenlm_does() {
-    let text = GOOD.replace("ngram 1=4", "ngram 1=3").replace("-1.5\t<unk>\t0\n", "");
+    let text = GOOD
+        .replace("ngram 1=4", "ngram 1=3")
+        .replace("-1.5\t<unk>\t0\n", "");
     let m = read(&text).expect("read");
     assert_eq!(m.ngram_counts(), vec![4, 2]);
     assert!((m.log10_prob(&[], "zzz") - -100.0).abs() < 1e-9);
@@ -98,19 +171,36 @@ fn missing_unk_is_added_as_kenlm_does() {
 
 #[test]
 fn bad_corpora_and_orders() {
-    for (text, token) in [("a <s> b", "<s>"), ("a </s>", "</s>"), ("x\n<unk> y", "<unk>")] {
+    for (text, token) in [
+        ("a <s> b", "<s>"),
+        ("a </s>", "</s>"),
+        ("x\n<unk> y", "<unk>"),
+    ] {
         match lm::count_sentences(text.lines(), 3) {
             Err(e @ LmError::ReservedToken { .. }) => assert!(e.to_string().contains(token), "{e}"),
             other => panic!("expected ReservedToken, got {other:?}"),
         }
     }
     let empty = lm::count_sentences(std::iter::empty(), 3).expect("count");
-    assert!(matches!(lm::estimate(&empty, &FitOptions::default()), Err(LmError::EmptyCorpus)));
+    assert!(matches!(
+        lm::estimate(&empty, &FitOptions::default()),
+        Err(LmError::EmptyCorpus)
+    ));
     for order in [0, 7] {
         let e = lm::count_sentences(["a b"], order).expect_err("bad order");
-        assert!(e.to_string().contains(&format!("order {order} is not supported")), "{e}");
-        let raw = RawCounts { order, ..RawCounts::default() };
-        assert!(matches!(lm::estimate(&raw, &FitOptions::default()), Err(LmError::BadOrder { .. })));
+        assert!(
+            e.to_string()
+                .contains(&format!("order {order} is not supported")),
+            "{e}"
+        );
+        let raw = RawCounts {
+            order,
+            ..RawCounts::default()
+        };
+        assert!(matches!(
+            lm::estimate(&raw, &FitOptions::default()),
+            Err(LmError::BadOrder { .. })
+        ));
     }
 }
 
@@ -119,21 +209,51 @@ fn bad_discounts_name_the_order_and_suggest_the_fallback() {
     let raw = lm::count_sentences(["a b c", "a b d"], 3).expect("count");
     let e = lm::estimate(&raw, &FitOptions::default()).expect_err("tiny corpus");
     let msg = e.to_string();
-    assert!(msg.contains("order 1") && msg.contains("n1=") && msg.contains("discount_fallback"), "{msg}");
-    let opts = FitOptions { discount_fallback: Some(FitOptions::LMPLZ_FALLBACK), ..FitOptions::default() };
+    assert!(
+        msg.contains("order 1") && msg.contains("n1=") && msg.contains("discount_fallback"),
+        "{msg}"
+    );
+    let opts = FitOptions {
+        discount_fallback: Some(FitOptions::LMPLZ_FALLBACK),
+        ..FitOptions::default()
+    };
     let m = lm::estimate(&raw, &opts).expect("fallback");
-    assert!(m.discounts().iter().all(|d| d.fallback && d.d == [0.5, 1.0, 1.5]));
+    assert!(m
+        .discounts()
+        .iter()
+        .all(|d| d.fallback && d.d == [0.5, 1.0, 1.5]));
 }
 
 #[test]
 fn bad_raw_counts() {
     let good = lm::count_sentences(["a b", "b c"], 2).expect("count");
-    let opts = FitOptions { discount_fallback: Some(FitOptions::LMPLZ_FALLBACK), ..FitOptions::default() };
+    let opts = FitOptions {
+        discount_fallback: Some(FitOptions::LMPLZ_FALLBACK),
+        ..FitOptions::default()
+    };
     assert!(lm::estimate(&good, &opts).is_ok());
     let cases: Vec<(RawCounts, &str)> = vec![
-        (RawCounts { grams: good.grams[1..].to_vec(), ..good.clone() }, "ids for"),
-        (RawCounts { bos: 0, ..good.clone() }, "bos id"),
-        (RawCounts { eos: 99, ..good.clone() }, "eos id"),
+        (
+            RawCounts {
+                grams: good.grams[1..].to_vec(),
+                ..good.clone()
+            },
+            "ids for",
+        ),
+        (
+            RawCounts {
+                bos: 0,
+                ..good.clone()
+            },
+            "bos id",
+        ),
+        (
+            RawCounts {
+                eos: 99,
+                ..good.clone()
+            },
+            "eos id",
+        ),
         (
             {
                 let mut r = good.clone();
@@ -179,12 +299,25 @@ fn bad_raw_counts() {
     ];
     for (raw, needle) in cases {
         match lm::estimate(&raw, &opts) {
-            Err(e @ LmError::BadCounts(_)) => assert!(e.to_string().contains(needle), "{e} should mention {needle}"),
-            other => panic!("expected BadCounts({needle}), got {:?}", other.map(|m| m.ngram_counts())),
+            Err(e @ LmError::BadCounts(_)) => assert!(
+                e.to_string().contains(needle),
+                "{e} should mention {needle}"
+            ),
+            other => panic!(
+                "expected BadCounts({needle}), got {:?}",
+                other.map(|m| m.ngram_counts())
+            ),
         }
     }
     for prune in [vec![1], vec![0, 2, 1], vec![0, 0, 0]] {
-        let e = lm::estimate(&good, &FitOptions { prune: prune.clone(), ..opts.clone() }).expect_err("bad prune");
+        let e = lm::estimate(
+            &good,
+            &FitOptions {
+                prune: prune.clone(),
+                ..opts.clone()
+            },
+        )
+        .expect_err("bad prune");
         assert!(matches!(e, LmError::BadPrune { .. }), "{prune:?}: {e}");
     }
 }
@@ -192,7 +325,10 @@ fn bad_raw_counts() {
 #[test]
 fn bad_queries() {
     let raw = lm::count_sentences(["a b", "b c", "c a b"], 2).expect("count");
-    let opts = FitOptions { discount_fallback: Some(FitOptions::LMPLZ_FALLBACK), ..FitOptions::default() };
+    let opts = FitOptions {
+        discount_fallback: Some(FitOptions::LMPLZ_FALLBACK),
+        ..FitOptions::default()
+    };
     let m = lm::estimate(&raw, &opts).expect("fit");
     assert!(m.score_sentence("a <s> b", true, true).is_err());
     assert!(m.score_batch(&["a b", "a </s>"], true, true).is_err());
@@ -200,7 +336,11 @@ fn bad_queries() {
     assert_eq!((p.tokens, p.oov), (5, 1));
     assert!(p.perplexity > 1.0 && p.perplexity_excluding_oov > 1.0);
     let empty: [&str; 0] = [];
-    assert!(m.perplexity(&empty, true, true).expect("ppl").perplexity.is_nan());
+    assert!(m
+        .perplexity(&empty, true, true)
+        .expect("ppl")
+        .perplexity
+        .is_nan());
 }
 
 proptest! {

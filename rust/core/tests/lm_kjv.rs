@@ -1,5 +1,6 @@
 //! The KJV trigram model equals KenLM's `lmplz -o 3` ARPA (shared/data/kjv/kjv.o3.arpa.xz).
 //! Heavy in debug builds: `cargo test -p monofact-core --release --test lm_kjv`.
+#![allow(clippy::needless_range_loop)]
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -20,7 +21,11 @@ fn parse_arpa(text: &str) -> HashMap<String, (f64, Option<f64>)> {
         if f.len() >= 2 {
             let p: f64 = f[0].parse().expect("prob");
             let b = f.get(2).map(|b| b.parse::<f64>().expect("backoff"));
-            assert!(out.insert(f[1].to_string(), (p, b)).is_none(), "duplicate {}", f[1]);
+            assert!(
+                out.insert(f[1].to_string(), (p, b)).is_none(),
+                "duplicate {}",
+                f[1]
+            );
         }
     }
     out
@@ -54,10 +59,19 @@ fn kjv_trigram_model_equals_lmplz() {
         ours.len()
     );
     assert_eq!(model.ngram_counts(), vec![12566, 141365, 398572]);
-    let want = [[0.559594, 1.03627, 1.55505], [0.692491, 1.1035, 1.45504], [0.743915, 1.17904, 1.43446]];
+    let want = [
+        [0.559594, 1.03627, 1.55505],
+        [0.692491, 1.1035, 1.45504],
+        [0.743915, 1.17904, 1.43446],
+    ];
     for (k, d) in model.discounts().iter().enumerate() {
         for j in 0..3 {
-            assert!((d.d[j] - want[k][j]).abs() < 1e-5, "order {} D{}", k + 1, j + 1);
+            assert!(
+                (d.d[j] - want[k][j]).abs() < 1e-5,
+                "order {} D{}",
+                k + 1,
+                j + 1
+            );
         }
     }
 
@@ -67,7 +81,9 @@ fn kjv_trigram_model_equals_lmplz() {
     assert_eq!(mine.len(), theirs.len());
     let mut worst = 0.0f64;
     for (gram, (p, b)) in &theirs {
-        let (mp, mb) = mine.get(gram).unwrap_or_else(|| panic!("missing n-gram {gram:?}"));
+        let (mp, mb) = mine
+            .get(gram)
+            .unwrap_or_else(|| panic!("missing n-gram {gram:?}"));
         worst = worst.max((p - mp).abs());
         assert!((p - mp).abs() <= 1e-5, "{gram}: p {mp} vs lmplz {p}");
         assert_eq!(b.is_some(), mb.is_some(), "{gram}: backoff presence");
@@ -80,7 +96,8 @@ fn kjv_trigram_model_equals_lmplz() {
 
     // Reading lmplz's file: scores agree with ours; write -> read -> write is identical.
     let t4 = Instant::now();
-    let theirs_model = Model::read_arpa(kenlm_text.as_bytes(), "kjv.o3.arpa").expect("read lmplz ARPA");
+    let theirs_model =
+        Model::read_arpa(kenlm_text.as_bytes(), "kjv.o3.arpa").expect("read lmplz ARPA");
     eprintln!("read lmplz ARPA {:?}", t4.elapsed());
     let lines: Vec<&str> = text.lines().take(2000).collect();
     let t5 = Instant::now();
@@ -88,10 +105,18 @@ fn kjv_trigram_model_equals_lmplz() {
     eprintln!("score 2000 verses {:?}", t5.elapsed());
     let b = theirs_model.score_batch(&lines, true, true).expect("score");
     for (x, y) in a.iter().zip(&b) {
-        assert!((x.total - y.total).abs() < 1e-4, "{} vs {}", x.total, y.total);
+        assert!(
+            (x.total - y.total).abs() < 1e-4,
+            "{} vs {}",
+            x.total,
+            y.total
+        );
     }
     let once = theirs_model.to_arpa_string().expect("write");
-    let twice = Model::read_arpa(once.as_bytes(), "once").expect("read").to_arpa_string().expect("write");
+    let twice = Model::read_arpa(once.as_bytes(), "once")
+        .expect("read")
+        .to_arpa_string()
+        .expect("write");
     assert!(once == twice, "write -> read -> write differs");
     let mut sorted_ours: Vec<&str> = ours.lines().collect();
     let mut sorted_once: Vec<&str> = once.lines().collect();

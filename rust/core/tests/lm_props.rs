@@ -10,7 +10,11 @@ type Gram = Vec<String>;
 
 /// Straight transcription of reference.py's `train_mkn`, with lmplz's discount rule (n1..n3
 /// non-zero, D_j in [0, j], computed in single precision) and its fallback.
-fn reference(lines: &[Vec<String>], order: usize, opts: &FitOptions) -> Option<HashMap<Gram, (f64, Option<f64>)>> {
+fn reference(
+    lines: &[Vec<String>],
+    order: usize,
+    opts: &FitOptions,
+) -> Option<HashMap<Gram, (f64, Option<f64>)>> {
     let mut raw: HashMap<Gram, u64> = HashMap::new();
     for words in lines {
         let mut seq: Vec<String> = vec![BOS.to_string(); order - 1];
@@ -94,11 +98,20 @@ fn reference(lines: &[Vec<String>], order: usize, opts: &FitOptions) -> Option<H
                 } else if gram[0] == UNK && !opts.interpolate_unigrams {
                     g
                 } else {
-                    let u = if c > 0 { (c as f64 - d) / denominator[1][&ctx] as f64 } else { 0.0 };
-                    u + if opts.interpolate_unigrams { g / vocab_size } else { 0.0 }
+                    let u = if c > 0 {
+                        (c as f64 - d) / denominator[1][&ctx] as f64
+                    } else {
+                        0.0
+                    };
+                    u + if opts.interpolate_unigrams {
+                        g / vocab_size
+                    } else {
+                        0.0
+                    }
                 }
             } else {
-                (c as f64 - d) / denominator[k][&ctx] as f64 + gamma(k, &ctx) * prob[&gram[1..].to_vec()]
+                (c as f64 - d) / denominator[k][&ctx] as f64
+                    + gamma(k, &ctx) * prob[&gram[1..].to_vec()]
             };
             prob.insert(gram.clone(), p);
         }
@@ -108,11 +121,13 @@ fn reference(lines: &[Vec<String>], order: usize, opts: &FitOptions) -> Option<H
         let k = gram.len();
         let b = if k < order {
             let last = &gram[k - 1];
-            Some(if last == UNK || last == EOS || !kinds[k + 1].contains_key(gram) {
-                0.0
-            } else {
-                gamma(k + 1, gram).log10()
-            })
+            Some(
+                if last == UNK || last == EOS || !kinds[k + 1].contains_key(gram) {
+                    0.0
+                } else {
+                    gamma(k + 1, gram).log10()
+                },
+            )
         } else {
             None
         };
@@ -142,11 +157,19 @@ fn worst_sum(model: &ExactModel) -> f64 {
     }
     contexts.insert(vec!["w0".into(), "w0".into(), "nonword".into()]);
     contexts.insert(vec![EOS.into(), "w1".into()]);
-    let words: Vec<&str> = model.vocab().iter().map(String::as_str).filter(|w| *w != BOS).collect();
+    let words: Vec<&str> = model
+        .vocab()
+        .iter()
+        .map(String::as_str)
+        .filter(|w| *w != BOS)
+        .collect();
     let mut worst = 0.0f64;
     for ctx in &contexts {
         let c: Vec<&str> = ctx.iter().map(String::as_str).collect();
-        let sum: f64 = words.iter().map(|w| 10f64.powf(model.log10_prob(&c, w))).sum();
+        let sum: f64 = words
+            .iter()
+            .map(|w| 10f64.powf(model.log10_prob(&c, w)))
+            .sum();
         worst = worst.max((sum - 1.0).abs());
     }
     worst
@@ -221,8 +244,8 @@ proptest! {
         }
         for g in &stored {
             if g.len() > 1 {
-                prop_assert!(stored.contains(&g[..g.len() - 1].to_vec()), "context of {:?}", g);
-                prop_assert!(stored.contains(&g[1..].to_vec()), "suffix of {:?}", g);
+                prop_assert!(stored.contains(&g[..g.len() - 1]), "context of {:?}", g);
+                prop_assert!(stored.contains(&g[1..]), "suffix of {:?}", g);
             }
         }
         prop_assert!(worst_sum(&model) < 1e-9, "sum off by {}", worst_sum(&model));
@@ -252,7 +275,12 @@ proptest! {
 fn matches_reference_py() {
     let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
     let tools = shared.join("tools/reference.py");
-    if !tools.exists() || std::process::Command::new("python3").arg("--version").output().is_err() {
+    if !tools.exists()
+        || std::process::Command::new("python3")
+            .arg("--version")
+            .output()
+            .is_err()
+    {
         eprintln!("skipping: no python3 or reference.py");
         return;
     }
@@ -274,18 +302,29 @@ fn matches_reference_py() {
         .arg(&out)
         .output()
         .expect("run reference.py");
-    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
     let want = lm::Model::read_arpa_file(&out).expect("read reference ARPA");
     let raw = lm::count_sentences(text.lines(), 4).expect("count");
     let got = lm::estimate(&raw, &FitOptions::default()).expect("estimate");
     assert_eq!(got.ngram_counts(), want.ngram_counts());
     for k in 1..=4 {
-        let w: HashMap<Vec<String>, (f64, Option<f64>)> =
-            want.entries(k).into_iter().map(|e| (e.words, (e.log10_prob, e.log10_backoff))).collect();
+        let w: HashMap<Vec<String>, (f64, Option<f64>)> = want
+            .entries(k)
+            .into_iter()
+            .map(|e| (e.words, (e.log10_prob, e.log10_backoff)))
+            .collect();
         for e in got.entries(k) {
             let (p, b) = w[&e.words];
             assert!((e.log10_prob - p).abs() < 1e-6, "{:?}", e.words);
-            assert!((e.log10_backoff.unwrap_or(0.0) - b.unwrap_or(0.0)).abs() < 1e-6, "{:?}", e.words);
+            assert!(
+                (e.log10_backoff.unwrap_or(0.0) - b.unwrap_or(0.0)).abs() < 1e-6,
+                "{:?}",
+                e.words
+            );
         }
     }
 }

@@ -1,4 +1,5 @@
 //! MATH.md section 8, T10: KenLM's modified Kneser-Ney on the LCG corpus.
+#![allow(clippy::needless_range_loop)]
 
 use md5::{Digest, Md5};
 use monofact_core::lm::{self, FitOptions, Model};
@@ -54,16 +55,30 @@ fn corpus_is_the_specified_one() {
 fn order3_counts_discounts_and_arpa_lines() {
     let model = fit(3);
     assert_eq!(model.ngram_counts(), vec![146, 1324, 2148]);
-    let expected = [[0.24, 1.43158, 1.976], [0.709531, 1.21286, 1.72085], [0.88432, 1.44039, 0.903834]];
+    let expected = [
+        [0.24, 1.43158, 1.976],
+        [0.709531, 1.21286, 1.72085],
+        [0.88432, 1.44039, 0.903834],
+    ];
     for (k, d) in model.discounts().iter().enumerate() {
         for j in 0..3 {
-            assert!(close(d.d[j], expected[k][j], 1e-5), "order {} D{}: {} vs {}", k + 1, j + 1, d.d[j], expected[k][j]);
+            assert!(
+                close(d.d[j], expected[k][j], 1e-5),
+                "order {} D{}: {} vs {}",
+                k + 1,
+                j + 1,
+                d.d[j],
+                expected[k][j]
+            );
         }
         assert!(!d.fallback);
     }
     let arpa = model.to_arpa_string().expect("arpa");
     let lines: Vec<&str> = arpa.lines().collect();
-    assert_eq!(&lines[..4], &["\\data\\", "ngram 1=146", "ngram 2=1324", "ngram 3=2148"]);
+    assert_eq!(
+        &lines[..4],
+        &["\\data\\", "ngram 1=146", "ngram 2=1324", "ngram 3=2148"]
+    );
     let listed = [
         "-2.8795042 <unk> 0",
         "0 <s> -0.5960853",
@@ -91,10 +106,16 @@ fn order3_counts_discounts_and_arpa_lines() {
             .unwrap_or_else(|| panic!("no ARPA line for {words}"));
         let fields: Vec<&str> = line.split('\t').collect();
         let p: f64 = fields[0].parse().expect("prob");
-        assert!(close(p, parts[0].parse().expect("want"), 1e-6), "{line} vs {want}");
+        assert!(
+            close(p, parts[0].parse().expect("want"), 1e-6),
+            "{line} vs {want}"
+        );
         if parts.len() > n + 1 {
             let b: f64 = fields[2].parse().expect("backoff");
-            assert!(close(b, parts[n + 1].parse().expect("want"), 1e-6), "{line} vs {want}");
+            assert!(
+                close(b, parts[n + 1].parse().expect("want"), 1e-6),
+                "{line} vs {want}"
+            );
         }
     }
     // lmplz computes in single precision: other lines may differ in the last printed digit.
@@ -115,12 +136,16 @@ fn order3_queries() {
     assert!(close(s.total, -2.7687252, 1e-6), "{}", s.total);
     assert_eq!(s.oov, 0);
     // Without </s>, and without <s>.
-    let s2 = model.score_sentence("w0 w1 w0", true, false).expect("score");
+    let s2 = model
+        .score_sentence("w0 w1 w0", true, false)
+        .expect("score");
     assert!(close(s2.total, -2.7687252 + 0.4026649, 1e-6));
     let s3 = model.score_sentence("w0", false, false).expect("score");
     assert!(close(s3.total, -1.1591808, 1e-6));
     // OOV words score as <unk>.
-    let s4 = model.score_sentence("nonword", false, false).expect("score");
+    let s4 = model
+        .score_sentence("nonword", false, false)
+        .expect("score");
     assert!(close(s4.total, -2.8795042, 1e-6));
     assert_eq!(s4.oov, 1);
 }
@@ -131,7 +156,13 @@ fn order2_discounts() {
     let d = model.discounts()[1].d;
     let want = [0.714507, 0.998136, 2.00301];
     for j in 0..3 {
-        assert!(close(d[j], want[j], 1e-5), "D{}: {} vs {}", j + 1, d[j], want[j]);
+        assert!(
+            close(d[j], want[j], 1e-5),
+            "D{}: {} vs {}",
+            j + 1,
+            d[j],
+            want[j]
+        );
     }
 }
 

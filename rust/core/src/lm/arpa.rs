@@ -58,7 +58,10 @@ pub(crate) fn push_f32(out: &mut Vec<u8>, x: f32) {
 }
 
 fn io_err(what: &str) -> impl FnOnce(std::io::Error) -> LmError + '_ {
-    move |source| LmError::Io { what: what.to_string(), source }
+    move |source| LmError::Io {
+        what: what.to_string(),
+        source,
+    }
 }
 
 impl Model {
@@ -71,15 +74,18 @@ impl Model {
         for (k, n) in counts.iter().enumerate() {
             head.push_str(&format!("ngram {}={}\n", k + 1, n));
         }
-        out.write_all(head.as_bytes()).map_err(io_err("ARPA output"))?;
+        out.write_all(head.as_bytes())
+            .map_err(io_err("ARPA output"))?;
         for k in 1..=c.order {
-            out.write_all(format!("\n\\{k}-grams:\n").as_bytes()).map_err(io_err("ARPA output"))?;
+            out.write_all(format!("\n\\{k}-grams:\n").as_bytes())
+                .map_err(io_err("ARPA output"))?;
             match &c.tables {
                 Tables::Narrow(t) => write_order(&mut out, &t[k - 1], k, c)?,
                 Tables::Wide(t) => write_order(&mut out, &t[k - 1], k, c)?,
             }
         }
-        out.write_all(b"\n\\end\\\n").map_err(io_err("ARPA output"))?;
+        out.write_all(b"\n\\end\\\n")
+            .map_err(io_err("ARPA output"))?;
         out.flush().map_err(io_err("ARPA output"))?;
         Ok(())
     }
@@ -89,7 +95,10 @@ impl Model {
         let path = path.as_ref();
         let f = std::fs::File::create(path).map_err(io_err(&path.display().to_string()))?;
         self.write_arpa(f).map_err(|e| match e {
-            LmError::Io { source, .. } => LmError::Io { what: path.display().to_string(), source },
+            LmError::Io { source, .. } => LmError::Io {
+                what: path.display().to_string(),
+                source,
+            },
             e => e,
         })
     }
@@ -98,7 +107,8 @@ impl Model {
     pub fn to_arpa_string(&self) -> Result<String, LmError> {
         let mut buf = Vec::new();
         self.write_arpa(&mut buf)?;
-        String::from_utf8(buf).map_err(|_| LmError::Internal("ARPA output is not UTF-8".to_string()))
+        String::from_utf8(buf)
+            .map_err(|_| LmError::Internal("ARPA output is not UTF-8".to_string()))
     }
 
     /// Reads an ARPA file.
@@ -112,7 +122,13 @@ impl Model {
     /// Reads ARPA text; `source_name` names the input in error messages. A missing `<unk>` is
     /// added with log10 probability -100 (as KenLM does); `<s>` and `</s>` must be present.
     pub fn read_arpa<R: BufRead>(input: R, source_name: &str) -> Result<Model, LmError> {
-        ArpaReader { input, source_name, line_no: 0, buf: Vec::new() }.read()
+        ArpaReader {
+            input,
+            source_name,
+            line_no: 0,
+            buf: Vec::new(),
+        }
+        .read()
     }
 }
 
@@ -178,7 +194,11 @@ struct Entry {
 
 impl<R: BufRead> ArpaReader<'_, R> {
     fn err(&self, message: impl Into<String>) -> LmError {
-        LmError::Arpa { source_name: self.source_name.to_string(), line: self.line_no, message: message.into() }
+        LmError::Arpa {
+            source_name: self.source_name.to_string(),
+            line: self.line_no,
+            message: message.into(),
+        }
     }
 
     /// Next line without its line ending; None at end of input.
@@ -187,7 +207,10 @@ impl<R: BufRead> ArpaReader<'_, R> {
         let n = self
             .input
             .read_until(b'\n', &mut self.buf)
-            .map_err(|source| LmError::Io { what: self.source_name.to_string(), source })?;
+            .map_err(|source| LmError::Io {
+                what: self.source_name.to_string(),
+                source,
+            })?;
         if n == 0 {
             return Ok(None);
         }
@@ -206,7 +229,9 @@ impl<R: BufRead> ArpaReader<'_, R> {
         loop {
             match self.next_line()? {
                 None => {
-                    return Err(self.err(format!("unexpected end of file (truncated?), expected {expected}")));
+                    return Err(self.err(format!(
+                        "unexpected end of file (truncated?), expected {expected}"
+                    )));
                 }
                 Some(l) if l.trim().is_empty() => continue,
                 Some(l) => return Ok(l.trim().to_string()),
@@ -217,31 +242,53 @@ impl<R: BufRead> ArpaReader<'_, R> {
     fn read(mut self) -> Result<Model, LmError> {
         let first = self.next_content("\\data\\")?;
         if first != "\\data\\" {
-            return Err(self.err(format!("expected the \\data\\ header, found {:?}", clip(&first))));
+            return Err(self.err(format!(
+                "expected the \\data\\ header, found {:?}",
+                clip(&first)
+            )));
         }
         // Header: ngram k=count lines up to the first section.
         let mut counts: Vec<usize> = Vec::new();
         let mut line = self.next_content("ngram lines")?;
         while let Some(rest) = line.strip_prefix("ngram ") {
-            let (k, c) = rest.split_once('=').ok_or_else(|| self.err(format!("bad header line {:?}", clip(&line))))?;
-            let k: usize = k.trim().parse().map_err(|_| self.err(format!("bad order in {:?}", clip(&line))))?;
-            let c: usize = c.trim().parse().map_err(|_| self.err(format!("bad count in {:?}", clip(&line))))?;
+            let (k, c) = rest
+                .split_once('=')
+                .ok_or_else(|| self.err(format!("bad header line {:?}", clip(&line))))?;
+            let k: usize = k
+                .trim()
+                .parse()
+                .map_err(|_| self.err(format!("bad order in {:?}", clip(&line))))?;
+            let c: usize = c
+                .trim()
+                .parse()
+                .map_err(|_| self.err(format!("bad count in {:?}", clip(&line))))?;
             if k != counts.len() + 1 {
-                return Err(self.err(format!("header lists order {k} where order {} was expected", counts.len() + 1)));
+                return Err(self.err(format!(
+                    "header lists order {k} where order {} was expected",
+                    counts.len() + 1
+                )));
             }
             if k > MAX_ORDER {
-                return Err(self.err(format!("order {k} is above the supported maximum {MAX_ORDER}")));
+                return Err(self.err(format!(
+                    "order {k} is above the supported maximum {MAX_ORDER}"
+                )));
             }
             counts.push(c);
             line = self.next_content("the \\1-grams: section")?;
         }
         let order = counts.len();
         if order == 0 {
-            return Err(self.err(format!("expected \"ngram 1=<count>\" after \\data\\, found {:?}", clip(&line))));
+            return Err(self.err(format!(
+                "expected \"ngram 1=<count>\" after \\data\\, found {:?}",
+                clip(&line)
+            )));
         }
         let mut words: Vec<String> = Vec::with_capacity(counts[0]);
         let mut index: hashbrown::HashMap<String, u32, foldhash::fast::FixedState> =
-            hashbrown::HashMap::with_capacity_and_hasher(counts[0], foldhash::fast::FixedState::with_seed(0x766f63));
+            hashbrown::HashMap::with_capacity_and_hasher(
+                counts[0],
+                foldhash::fast::FixedState::with_seed(0x766f63),
+            );
         let mut sections: Vec<Vec<Entry>> = Vec::with_capacity(order);
         for k in 1..=order {
             if k > 1 {
@@ -262,32 +309,51 @@ impl<R: BufRead> ArpaReader<'_, R> {
                         )))
                     }
                 };
-                let fields: Vec<&str> = l.split(|c: char| c.is_ascii() && is_separator(c as u8)).filter(|f| !f.is_empty()).collect();
+                let fields: Vec<&str> = l
+                    .split(|c: char| c.is_ascii() && is_separator(c as u8))
+                    .filter(|f| !f.is_empty())
+                    .collect();
                 if fields.len() != k + 1 && !(k < order && fields.len() == k + 2) {
                     return Err(self.err(format!(
                         "expected {} in \\{k}-grams: (the header says {} {k}-grams), found {:?}",
-                        if k < order { "log10 p, the words and an optional backoff" } else { "log10 p and the words" },
+                        if k < order {
+                            "log10 p, the words and an optional backoff"
+                        } else {
+                            "log10 p and the words"
+                        },
                         counts[k - 1],
                         clip(&l)
                     )));
                 }
                 let prob = self.number(fields[0], "log10 probability")?;
-                let backoff = if fields.len() == k + 2 { self.number(fields[k + 1], "log10 backoff")? } else { 0.0 };
+                let backoff = if fields.len() == k + 2 {
+                    self.number(fields[k + 1], "log10 backoff")?
+                } else {
+                    0.0
+                };
                 let mut ids = [0u32; MAX_ORDER];
                 for (j, w) in fields[1..=k].iter().enumerate() {
                     ids[j] = if k == 1 {
                         if index.contains_key(*w) {
                             return Err(self.err(format!("the unigram {w:?} appears twice")));
                         }
-                        let id = u32::try_from(words.len()).map_err(|_| self.err("too many unigrams"))?;
+                        let id = u32::try_from(words.len())
+                            .map_err(|_| self.err("too many unigrams"))?;
                         index.insert(w.to_string(), id);
                         words.push(w.to_string());
                         id
                     } else {
-                        *index.get(*w).ok_or_else(|| self.err(format!("the word {w:?} is not among the unigrams")))?
+                        *index.get(*w).ok_or_else(|| {
+                            self.err(format!("the word {w:?} is not among the unigrams"))
+                        })?
                     };
                 }
-                entries.push(Entry { ids, prob, backoff, line: line_no });
+                entries.push(Entry {
+                    ids,
+                    prob,
+                    backoff,
+                    line: line_no,
+                });
             }
             sections.push(entries);
         }
@@ -310,7 +376,12 @@ impl<R: BufRead> ArpaReader<'_, R> {
             words.push(UNK.to_string());
             let mut ids = [0u32; MAX_ORDER];
             ids[0] = id;
-            sections[0].push(Entry { ids, prob: -100.0, backoff: 0.0, line: 0 });
+            sections[0].push(Entry {
+                ids,
+                prob: -100.0,
+                backoff: 0.0,
+                line: 0,
+            });
         }
         let vocab = Vocab::new(words).map_err(|m| self.err(m))?;
         let (bits, wide) = Core::<f32>::key_width(order, vocab.words.len())?;
@@ -319,7 +390,9 @@ impl<R: BufRead> ArpaReader<'_, R> {
         } else {
             Tables::Narrow(self.build(sections, order, bits, &vocab)?)
         };
-        Ok(Model { core: Core::new(order, vocab, bits, tables, Vec::new()) })
+        Ok(Model {
+            core: Core::new(order, vocab, bits, tables, Vec::new()),
+        })
     }
 
     fn build<K: Key>(
@@ -332,14 +405,19 @@ impl<R: BufRead> ArpaReader<'_, R> {
         let mut tables = Vec::with_capacity(order);
         for (i, entries) in sections.into_iter().enumerate() {
             let k = i + 1;
-            let mut keyed: Vec<(K, f32, f32, usize)> =
-                entries.iter().map(|e| (pack::<K>(&e.ids[..k], bits), e.prob, e.backoff, e.line)).collect();
+            let mut keyed: Vec<(K, f32, f32, usize)> = entries
+                .iter()
+                .map(|e| (pack::<K>(&e.ids[..k], bits), e.prob, e.backoff, e.line))
+                .collect();
             drop(entries);
             keyed.par_sort_unstable_by_key(|e| e.0);
             if let Some(w) = keyed.windows(2).find(|w| w[0].0 == w[1].0) {
                 let mut ids = [0u32; MAX_ORDER];
                 unpack(w[0].0, k, bits, &mut ids);
-                let text: Vec<&str> = ids[..k].iter().map(|&id| vocab.words[id as usize].as_str()).collect();
+                let text: Vec<&str> = ids[..k]
+                    .iter()
+                    .map(|&id| vocab.words[id as usize].as_str())
+                    .collect();
                 return Err(LmError::Arpa {
                     source_name: self.source_name.to_string(),
                     line: w[0].3.max(w[1].3),
@@ -350,7 +428,11 @@ impl<R: BufRead> ArpaReader<'_, R> {
             tables.push(OrderTable {
                 keys: keyed.iter().map(|e| e.0).collect(),
                 prob: keyed.iter().map(|e| e.1).collect(),
-                backoff: if has_backoff { keyed.iter().map(|e| e.2).collect() } else { Vec::new() },
+                backoff: if has_backoff {
+                    keyed.iter().map(|e| e.2).collect()
+                } else {
+                    Vec::new()
+                },
             });
         }
         Ok(tables)
@@ -359,7 +441,10 @@ impl<R: BufRead> ArpaReader<'_, R> {
     fn number(&self, field: &str, what: &str) -> Result<f32, LmError> {
         match field.parse::<f32>() {
             Ok(x) if !x.is_nan() && x != f32::INFINITY => Ok(x),
-            _ => Err(self.err(format!("the {what} {:?} is not a finite number or -inf", clip(field)))),
+            _ => Err(self.err(format!(
+                "the {what} {:?} is not a finite number or -inf",
+                clip(field)
+            ))),
         }
     }
 }

@@ -108,12 +108,17 @@ fn prune_thresholds(prune: &[u64], order: usize) -> Result<Vec<u64>, LmError> {
     if prune.is_empty() {
         return Ok(vec![0; order]);
     }
-    let bad = |reason: &str| LmError::BadPrune { thresholds: prune.to_vec(), reason: reason.to_string() };
+    let bad = |reason: &str| LmError::BadPrune {
+        thresholds: prune.to_vec(),
+        reason: reason.to_string(),
+    };
     if prune.len() > order {
         return Err(bad("more thresholds than orders"));
     }
     if prune[0] != 0 {
-        return Err(bad("unigram pruning is not supported (as lmplz): the first threshold must be 0"));
+        return Err(bad(
+            "unigram pruning is not supported (as lmplz): the first threshold must be 0",
+        ));
     }
     if prune.windows(2).any(|w| w[1] < w[0]) {
         return Err(bad("thresholds must be non-decreasing"));
@@ -132,10 +137,14 @@ fn compact_vocab(raw: &RawCounts) -> Result<(Vocab, Vec<u32>), LmError> {
     let order = raw.order;
     let (bos, eos) = (raw.bos as usize, raw.eos as usize);
     if bos >= n_vocab || raw.vocab[bos] != BOS {
-        return Err(LmError::BadCounts(format!("bos id {bos} is not the id of {BOS} in the vocabulary")));
+        return Err(LmError::BadCounts(format!(
+            "bos id {bos} is not the id of {BOS} in the vocabulary"
+        )));
     }
     if eos >= n_vocab || raw.vocab[eos] != EOS {
-        return Err(LmError::BadCounts(format!("eos id {eos} is not the id of {EOS} in the vocabulary")));
+        return Err(LmError::BadCounts(format!(
+            "eos id {eos} is not the id of {EOS} in the vocabulary"
+        )));
     }
     let unk = raw.vocab.iter().position(|w| w == UNK);
     // Which ids occur, and is every gram shaped like a padded sentence window?
@@ -186,15 +195,25 @@ fn compact_vocab(raw: &RawCounts) -> Result<(Vocab, Vec<u32>), LmError> {
 fn check_gram(g: &[u32], count: u64, raw: &RawCounts, unk: Option<usize>) -> Result<(), LmError> {
     let show = || {
         g.iter()
-            .map(|&w| raw.vocab.get(w as usize).map_or_else(|| format!("#{w}"), |s| s.clone()))
+            .map(|&w| {
+                raw.vocab
+                    .get(w as usize)
+                    .map_or_else(|| format!("#{w}"), |s| s.clone())
+            })
             .collect::<Vec<_>>()
             .join(" ")
     };
     if let Some(&w) = g.iter().find(|&&w| w as usize >= raw.vocab.len()) {
-        return Err(LmError::BadCounts(format!("id {w} is outside the vocabulary of {} words", raw.vocab.len())));
+        return Err(LmError::BadCounts(format!(
+            "id {w} is outside the vocabulary of {} words",
+            raw.vocab.len()
+        )));
     }
     if count == 0 {
-        return Err(LmError::BadCounts(format!("n-gram \"{}\" has count 0", show())));
+        return Err(LmError::BadCounts(format!(
+            "n-gram \"{}\" has count 0",
+            show()
+        )));
     }
     if let Some(u) = unk {
         if g.iter().any(|&w| w as usize == u) {
@@ -323,7 +342,10 @@ impl<K: Key> OrderStats<'_, K> {
             end += 1;
         }
         let d = &self.d.d;
-        let gamma = (d[0] * kinds[1] as f64 + d[1] * kinds[2] as f64 + d[2] * kinds[3] as f64 + normalizer as f64)
+        let gamma = (d[0] * kinds[1] as f64
+            + d[1] * kinds[2] as f64
+            + d[2] * kinds[3] as f64
+            + normalizer as f64)
             / denom as f64;
         (end, denom as f64, gamma)
     }
@@ -349,14 +371,22 @@ fn run<K: Key, V: OutValue>(
         .par_chunks_exact(order)
         .zip(raw_counts.par_iter())
         .filter(|(g, _)| order == 1 || g[1] != nbos)
-        .map(|(g, &c)| (g.iter().fold(K::default(), |k, &w| k.push(remap[w as usize], bits)), c))
+        .map(|(g, &c)| {
+            (
+                g.iter()
+                    .fold(K::default(), |k, &w| k.push(remap[w as usize], bits)),
+                c,
+            )
+        })
         .collect();
     let mut collapsed: Vec<Vec<(K, u64)>> = vec![Vec::new(); order];
     if order > 1 {
         for (g, &c) in grams.chunks_exact(order).zip(raw_counts) {
             if g[1] == nbos {
                 let j = g.iter().rposition(|&w| w == nbos).unwrap_or(0);
-                let key = g[j..].iter().fold(K::default(), |k, &w| k.push(remap[w as usize], bits));
+                let key = g[j..]
+                    .iter()
+                    .fold(K::default(), |k, &w| k.push(remap[w as usize], bits));
                 collapsed[order - j - 1].push((key, c));
             }
         }
@@ -386,22 +416,40 @@ fn run<K: Key, V: OutValue>(
     drop(top);
     let actual = if pruning { counts.clone() } else { Vec::new() };
     let mut levels: Vec<Level<K>> = Vec::with_capacity(order);
-    levels.push(Level { keys, counts, actual, suffix: Vec::new() });
+    levels.push(Level {
+        keys,
+        counts,
+        actual,
+        suffix: Vec::new(),
+    });
 
     // Stage 2: adjusted counts of orders N-1 .. 1, and suffix indices.
     for k in (1..order).rev() {
-        let upper = levels.last_mut().ok_or_else(|| internal("no upper level"))?;
+        let upper = levels
+            .last_mut()
+            .ok_or_else(|| internal("no upper level"))?;
         if upper.keys.len() >= BOS_TAG as usize || collapsed[k - 1].len() >= BOS_TAG as usize {
-            return Err(LmError::BadCounts("more than 2^31 n-grams of one order".to_string()));
+            return Err(LmError::BadCounts(
+                "more than 2^31 n-grams of one order".to_string(),
+            ));
         }
         let suffix_bits = bits * k as u32;
         // After the collapse no n-gram has <s> past its first word, so every (k+1)-gram has a
         // suffix (the `g[1] != <s>` rule of MATH.md 7.3 holds by construction).
-        if upper.keys.par_iter().any(|key| key.word(k - 1, bits) == bos) {
+        if upper
+            .keys
+            .par_iter()
+            .any(|key| key.word(k - 1, bits) == bos)
+        {
             return Err(internal("<s> inside an n-gram after the collapse"));
         }
         let mut pairs: Vec<(K, u32)> = Vec::new();
-        upper.keys.par_iter().enumerate().map(|(i, key)| (key.low(suffix_bits), i as u32)).collect_into_vec(&mut pairs);
+        upper
+            .keys
+            .par_iter()
+            .enumerate()
+            .map(|(i, key)| (key.low(suffix_bits), i as u32))
+            .collect_into_vec(&mut pairs);
         pairs.reserve_exact(collapsed[k - 1].len() + 2);
         for (j, &(key, _)) in collapsed[k - 1].iter().enumerate() {
             pairs.push((key, BOS_TAG | j as u32));
@@ -445,7 +493,12 @@ fn run<K: Key, V: OutValue>(
         }
         drop(pairs);
         upper.suffix = suffix_of_upper;
-        levels.push(Level { keys, counts, actual, suffix: Vec::new() });
+        levels.push(Level {
+            keys,
+            counts,
+            actual,
+            suffix: Vec::new(),
+        });
     }
     levels.reverse(); // levels[k-1] is order k
 
@@ -467,7 +520,11 @@ fn run<K: Key, V: OutValue>(
                 return Vec::new();
             }
             let t = thresholds[i];
-            let src = if l.actual.is_empty() { &l.counts } else { &l.actual };
+            let src = if l.actual.is_empty() {
+                &l.counts
+            } else {
+                &l.actual
+            };
             l.keys
                 .iter()
                 .zip(src)
@@ -504,7 +561,7 @@ fn run<K: Key, V: OutValue>(
             let unigrams = n - pruned[0].iter().filter(|&&x| x).count();
             let v = (unigrams - 1) as f64; // <unk> and </s> count, <s> not
             let d = &discounts[0];
-            for i in 0..n {
+            for (i, slot) in out.iter_mut().enumerate() {
                 let w = l.keys[i].word(0, bits);
                 let a = l.counts[i];
                 let p = if w == bos {
@@ -512,14 +569,18 @@ fn run<K: Key, V: OutValue>(
                 } else if w == vocab.unk && !opts.interpolate_unigrams {
                     gamma
                 } else {
-                    let u = if a > 0 { (a as f64 - d.of(a)) / denom } else { 0.0 };
+                    let u = if a > 0 {
+                        (a as f64 - d.of(a)) / denom
+                    } else {
+                        0.0
+                    };
                     if opts.interpolate_unigrams {
                         u + gamma / v
                     } else {
                         u
                     }
                 };
-                out[i] = V::prob(p.log10());
+                *slot = V::prob(p.log10());
                 if let Some(x) = lin.get_mut(i) {
                     *x = p;
                 }
@@ -527,7 +588,11 @@ fn run<K: Key, V: OutValue>(
         } else {
             let chunks = context_chunks(&l.keys, bits, parts);
             let outs = split_by(&mut out, &chunks);
-            let lins = if lin.is_empty() { Vec::new() } else { split_by(&mut lin, &chunks) };
+            let lins = if lin.is_empty() {
+                Vec::new()
+            } else {
+                split_by(&mut lin, &chunks)
+            };
             let mut jobs: Vec<(std::ops::Range<usize>, &mut [V], Option<&mut [f64]>)> = Vec::new();
             let mut lins = lins.into_iter();
             for (r, o) in chunks.iter().cloned().zip(outs) {
@@ -565,7 +630,9 @@ fn run<K: Key, V: OutValue>(
             const CH: usize = 1 << 14;
             bo.par_chunks_mut(CH).enumerate().for_each(|(c, bo)| {
                 let a = c * CH;
-                let mut j = l.keys.partition_point(|key| key.context(bits) < lower_keys[a]);
+                let mut j = l
+                    .keys
+                    .partition_point(|key| key.context(bits) < lower_keys[a]);
                 for (x, slot) in bo.iter_mut().enumerate() {
                     let ctx = lower_keys[a + x];
                     while j < n && l.keys[j].context(bits) < ctx {
@@ -583,7 +650,11 @@ fn run<K: Key, V: OutValue>(
             });
         }
         lower_lin = lin;
-        tables.push(OrderTable { keys: Vec::new(), prob: out, backoff: Vec::new() });
+        tables.push(OrderTable {
+            keys: Vec::new(),
+            prob: out,
+            backoff: Vec::new(),
+        });
     }
     drop(lower_lin);
 
@@ -605,7 +676,11 @@ fn run<K: Key, V: OutValue>(
 
 /// Discounts of one order (Chen and Goodman eq. 26), with lmplz's checks: n1, n2, n3 must be
 /// non-zero and each D_j within [0, j]. lmplz computes them in single precision.
-fn discounts_for(order: usize, counts: &[u64], fallback: Option<[f64; 3]>) -> Result<Discounts, LmError> {
+fn discounts_for(
+    order: usize,
+    counts: &[u64],
+    fallback: Option<[f64; 3]>,
+) -> Result<Discounts, LmError> {
     let mut n = [0u64; 5];
     for &c in counts {
         if (1..=4).contains(&c) {
@@ -615,21 +690,46 @@ fn discounts_for(order: usize, counts: &[u64], fallback: Option<[f64; 3]>) -> Re
     let nn = [n[1], n[2], n[3], n[4]];
     let fail = |reason: String| -> Result<Discounts, LmError> {
         match fallback {
-            Some(d) => Ok(Discounts { d, n: nn, fallback: true }),
-            None => Err(LmError::BadDiscount { order, reason, n1: n[1], n2: n[2], n3: n[3], n4: n[4] }),
+            Some(d) => Ok(Discounts {
+                d,
+                n: nn,
+                fallback: true,
+            }),
+            None => Err(LmError::BadDiscount {
+                order,
+                reason,
+                n1: n[1],
+                n2: n[2],
+                n3: n[3],
+                n4: n[4],
+            }),
         }
     };
     if let Some(j) = (1..4).find(|&j| n[j] == 0) {
-        return fail(format!("no {order}-grams with adjusted count {j}, so D{} is undefined", j));
+        return fail(format!(
+            "no {order}-grams with adjusted count {j}, so D{} is undefined",
+            j
+        ));
     }
     let y = n[1] as f32 / (n[1] as f64 + 2.0 * n[2] as f64) as f32;
     let mut d = [0f64; 3];
     for j in 1..4 {
         let dj = j as f32 - (j + 1) as f32 * y * n[j + 1] as f32 / n[j] as f32;
         if !(0.0..=j as f32).contains(&dj) {
-            return fail(format!("D{} = {dj} is outside [0, {j}]", if j == 3 { "3+".to_string() } else { j.to_string() }));
+            return fail(format!(
+                "D{} = {dj} is outside [0, {j}]",
+                if j == 3 {
+                    "3+".to_string()
+                } else {
+                    j.to_string()
+                }
+            ));
         }
         d[j - 1] = dj as f64;
     }
-    Ok(Discounts { d, n: nn, fallback: false })
+    Ok(Discounts {
+        d,
+        n: nn,
+        fallback: false,
+    })
 }

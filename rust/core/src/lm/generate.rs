@@ -27,7 +27,12 @@ pub struct GenerateOptions {
 
 impl Default for GenerateOptions {
     fn default() -> Self {
-        GenerateOptions { max_tokens: 50, seed: 0, greedy: false, bos: true }
+        GenerateOptions {
+            max_tokens: 50,
+            seed: 0,
+            greedy: false,
+            bos: true,
+        }
     }
 }
 
@@ -70,7 +75,11 @@ impl SplitMix64 {
 }
 
 /// Index range of the n-grams whose context is `ctx` (all of order `ctx.len() + 1`).
-fn children<K: Key, V>(tables: &[OrderTable<K, V>], ctx: &[u32], bits: u32) -> Option<(usize, std::ops::Range<usize>)> {
+fn children<K: Key, V>(
+    tables: &[OrderTable<K, V>],
+    ctx: &[u32],
+    bits: u32,
+) -> Option<(usize, std::ops::Range<usize>)> {
     let k = ctx.len() + 1;
     let t = tables.get(k - 1)?;
     let c: K = pack(ctx, bits);
@@ -85,7 +94,12 @@ impl Core<f32> {
         let v = self.vocab.words.len();
         dist.clear();
         dist.resize(v, 0.0);
-        fn fill<K: Key>(core: &Core<f32>, t: &[OrderTable<K, f32>], history: &[u32], dist: &mut [f64]) {
+        fn fill<K: Key>(
+            core: &Core<f32>,
+            t: &[OrderTable<K, f32>],
+            history: &[u32],
+            dist: &mut [f64],
+        ) {
             let bits = core.bits;
             let uni = &t[0];
             for (i, &key) in uni.keys.iter().enumerate() {
@@ -115,7 +129,12 @@ impl Core<f32> {
         dist[self.vocab.unk as usize] = 0.0;
     }
 
-    fn generate_one(&self, prefix: &str, opts: &GenerateOptions, seed: u64) -> Result<Generation, LmError> {
+    fn generate_one(
+        &self,
+        prefix: &str,
+        opts: &GenerateOptions,
+        seed: u64,
+    ) -> Result<Generation, LmError> {
         let mut seq = Vec::new();
         if opts.bos {
             seq.push(self.vocab.bos);
@@ -131,7 +150,9 @@ impl Core<f32> {
             self.next_distribution(&seq[lo..], &mut dist);
             let total: f64 = dist.iter().sum();
             if total <= 0.0 || !total.is_finite() {
-                return Err(LmError::Internal("the next-word distribution has no mass".to_string()));
+                return Err(LmError::Internal(
+                    "the next-word distribution has no mass".to_string(),
+                ));
             }
             let pick = if opts.greedy {
                 // First maximum: lowest id among ties.
@@ -154,7 +175,8 @@ impl Core<f32> {
                     }
                 }
                 // Rounding can leave target at the very end: take the last word with mass.
-                pick.or_else(|| dist.iter().rposition(|&p| p > 0.0)).unwrap_or(self.vocab.eos as usize)
+                pick.or_else(|| dist.iter().rposition(|&p| p > 0.0))
+                    .unwrap_or(self.vocab.eos as usize)
             };
             let w = pick as u32;
             if w == self.vocab.eos {
@@ -166,7 +188,11 @@ impl Core<f32> {
             seq.push(w);
             out.push(self.vocab.words[pick].clone());
         }
-        Ok(Generation { tokens: out, ended, log10_prob })
+        Ok(Generation {
+            tokens: out,
+            ended,
+            log10_prob,
+        })
     }
 }
 
@@ -187,7 +213,10 @@ impl Model {
         prefixes
             .par_iter()
             .enumerate()
-            .map(|(i, p)| self.core.generate_one(p.as_ref(), opts, opts.seed.wrapping_add(i as u64)))
+            .map(|(i, p)| {
+                self.core
+                    .generate_one(p.as_ref(), opts, opts.seed.wrapping_add(i as u64))
+            })
             .collect()
     }
 

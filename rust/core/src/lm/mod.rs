@@ -72,16 +72,34 @@ pub enum LmError {
          is this small or artificial data? Set discount_fallback (lmplz uses 0.5, 1, 1.5) to \
          substitute fixed discounts"
     )]
-    BadDiscount { order: usize, reason: String, n1: u64, n2: u64, n3: u64, n4: u64 },
+    BadDiscount {
+        order: usize,
+        reason: String,
+        n1: u64,
+        n2: u64,
+        n3: u64,
+        n4: u64,
+    },
     /// Pruning thresholds that lmplz would reject.
     #[error("invalid prune thresholds {thresholds:?}: {reason}")]
-    BadPrune { thresholds: Vec<u64>, reason: String },
+    BadPrune {
+        thresholds: Vec<u64>,
+        reason: String,
+    },
     /// More distinct words than the packed keys can hold at this order.
     #[error("vocabulary of {vocab} words is too large for an order-{order} model (at most {max} words at this order)")]
-    VocabTooLarge { vocab: usize, order: usize, max: u64 },
+    VocabTooLarge {
+        vocab: usize,
+        order: usize,
+        max: u64,
+    },
     /// A malformed ARPA file.
     #[error("{source_name}:{line}: malformed ARPA file: {message}")]
-    Arpa { source_name: String, line: usize, message: String },
+    Arpa {
+        source_name: String,
+        line: usize,
+        message: String,
+    },
     /// A bad argument to a query or generation call.
     #[error("invalid argument: {0}")]
     BadArgument(String),
@@ -147,7 +165,11 @@ pub struct FitOptions {
 
 impl Default for FitOptions {
     fn default() -> Self {
-        FitOptions { interpolate_unigrams: true, discount_fallback: None, prune: Vec::new() }
+        FitOptions {
+            interpolate_unigrams: true,
+            discount_fallback: None,
+            prune: Vec::new(),
+        }
     }
 }
 
@@ -164,7 +186,8 @@ pub(crate) fn is_separator(b: u8) -> bool {
 
 /// Splits a line into tokens as lmplz does (runs of ASCII whitespace).
 pub fn tokens(line: &str) -> impl Iterator<Item = &str> {
-    line.split(|c: char| c.is_ascii() && is_separator(c as u8)).filter(|t| !t.is_empty())
+    line.split(|c: char| c.is_ascii() && is_separator(c as u8))
+        .filter(|t| !t.is_empty())
 }
 
 /// Counts the padded order-`order` n-grams of `lines` (one sentence per line, tokens split on
@@ -190,7 +213,10 @@ where
         seq.extend(std::iter::repeat_n(1u32, order - 1));
         for token in tokens(line) {
             if token == BOS || token == EOS || token == UNK {
-                return Err(LmError::ReservedToken { line: line_no + 1, token: token.to_string() });
+                return Err(LmError::ReservedToken {
+                    line: line_no + 1,
+                    token: token.to_string(),
+                });
             }
             let id = match ids.get(token) {
                 Some(&id) => id,
@@ -220,7 +246,14 @@ where
         grams.extend_from_slice(&key[..order]);
         out_counts.push(count);
     }
-    Ok(RawCounts { order, vocab, bos: 1, eos: 2, grams, counts: out_counts })
+    Ok(RawCounts {
+        order,
+        vocab,
+        bos: 1,
+        eos: 2,
+        grams,
+        counts: out_counts,
+    })
 }
 
 pub(crate) fn check_order(order: usize) -> Result<(), LmError> {

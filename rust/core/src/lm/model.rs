@@ -63,9 +63,20 @@ impl Vocab {
                 return Err(format!("the word {w:?} appears twice in the vocabulary"));
             }
         }
-        let get = |w: &str| index.get(w).copied().ok_or_else(|| format!("the vocabulary has no {w}"));
+        let get = |w: &str| {
+            index
+                .get(w)
+                .copied()
+                .ok_or_else(|| format!("the vocabulary has no {w}"))
+        };
         let (bos, eos, unk) = (get(BOS)?, get(EOS)?, get(UNK)?);
-        Ok(Vocab { words, index, bos, eos, unk })
+        Ok(Vocab {
+            words,
+            index,
+            bos,
+            eos,
+            unk,
+        })
     }
 
     #[inline]
@@ -89,7 +100,11 @@ pub(crate) struct Core<V> {
     pub dense_unigrams: bool,
 }
 
-fn first_word_index<K: Key, V>(tables: &[OrderTable<K, V>], bits: u32, vocab: usize) -> (Vec<Vec<usize>>, bool) {
+fn first_word_index<K: Key, V>(
+    tables: &[OrderTable<K, V>],
+    bits: u32,
+    vocab: usize,
+) -> (Vec<Vec<usize>>, bool) {
     let mut first = vec![Vec::new()];
     for (i, t) in tables.iter().enumerate().skip(1) {
         let k = i + 1;
@@ -105,9 +120,13 @@ fn first_word_index<K: Key, V>(tables: &[OrderTable<K, V>], bits: u32, vocab: us
         }
         first.push(offs);
     }
-    let dense = tables
-        .first()
-        .is_some_and(|t| t.keys.len() == vocab && t.keys.iter().enumerate().all(|(i, k)| k.word(0, bits) as usize == i));
+    let dense = tables.first().is_some_and(|t| {
+        t.keys.len() == vocab
+            && t.keys
+                .iter()
+                .enumerate()
+                .all(|(i, k)| k.word(0, bits) as usize == i)
+    });
     (first, dense)
 }
 
@@ -124,17 +143,34 @@ fn find<K: Key, V>(core: &Core<V>, tables: &[OrderTable<K, V>], ids: &[u32]) -> 
     let offs = core.first.get(k - 1)?;
     let w = ids[0] as usize;
     let (lo, hi) = (*offs.get(w)?, *offs.get(w + 1)?);
-    table.keys[lo..hi].binary_search(&pack::<K>(ids, core.bits)).ok().map(|i| i + lo)
+    table.keys[lo..hi]
+        .binary_search(&pack::<K>(ids, core.bits))
+        .ok()
+        .map(|i| i + lo)
 }
 
 impl<V: Value> Core<V> {
-    pub(crate) fn new(order: usize, vocab: Vocab, bits: u32, tables: Tables<V>, discounts: Vec<Discounts>) -> Core<V> {
+    pub(crate) fn new(
+        order: usize,
+        vocab: Vocab,
+        bits: u32,
+        tables: Tables<V>,
+        discounts: Vec<Discounts>,
+    ) -> Core<V> {
         let n = vocab.words.len();
         let (first, dense_unigrams) = match &tables {
             Tables::Narrow(t) => first_word_index(t, bits, n),
             Tables::Wide(t) => first_word_index(t, bits, n),
         };
-        Core { order, vocab, bits, tables, discounts, first, dense_unigrams }
+        Core {
+            order,
+            vocab,
+            bits,
+            tables,
+            discounts,
+            first,
+            dense_unigrams,
+        }
     }
 
     /// Chooses narrow or wide keys for `order` and `vocab` words.
@@ -146,7 +182,11 @@ impl<V: Value> Core<V> {
             Ok((bits, true))
         } else {
             let max_bits = 128 / order as u32;
-            Err(LmError::VocabTooLarge { vocab, order, max: 1u64 << max_bits.min(63) })
+            Err(LmError::VocabTooLarge {
+                vocab,
+                order,
+                max: 1u64 << max_bits.min(63),
+            })
         }
     }
 
@@ -164,11 +204,17 @@ impl<V: Value> Core<V> {
         match &self.tables {
             Tables::Narrow(t) => find(self, t, ids).map(|i| {
                 let o = &t[k - 1];
-                (o.prob[i].to_f64(), o.backoff.get(i).map_or(0.0, |b| b.to_f64()))
+                (
+                    o.prob[i].to_f64(),
+                    o.backoff.get(i).map_or(0.0, |b| b.to_f64()),
+                )
             }),
             Tables::Wide(t) => find(self, t, ids).map(|i| {
                 let o = &t[k - 1];
-                (o.prob[i].to_f64(), o.backoff.get(i).map_or(0.0, |b| b.to_f64()))
+                (
+                    o.prob[i].to_f64(),
+                    o.backoff.get(i).map_or(0.0, |b| b.to_f64()),
+                )
             }),
         }
     }
@@ -193,7 +239,9 @@ impl<V: Value> Core<V> {
             }
         }
         // Unreachable for a valid model: every word id has a unigram. Score as <unk>.
-        acc + self.lookup(&[self.vocab.unk]).map_or(f64::NEG_INFINITY, |(p, _)| p)
+        acc + self
+            .lookup(&[self.vocab.unk])
+            .map_or(f64::NEG_INFINITY, |(p, _)| p)
     }
 
     /// Maps tokens to ids (OOV to `<unk>`); `<s>` and `</s>` inside text are an error.
@@ -237,7 +285,11 @@ impl<V: Value> Core<V> {
         let mut total = 0.0;
         let mut gram = [0u32; MAX_ORDER];
         for i in 0..n {
-            let w = if i < ids.len() { ids[i] } else { self.vocab.eos };
+            let w = if i < ids.len() {
+                ids[i]
+            } else {
+                self.vocab.eos
+            };
             // Longest stored (context suffix, w), growing from the unigram.
             let (mut p, b0) = self.lookup(&[w]).unwrap_or((f64::NEG_INFINITY, 0.0));
             let mut new_bo = [0f64; MAX_ORDER];
@@ -261,7 +313,8 @@ impl<V: Value> Core<V> {
             // New state: the matched n-gram (with w), capped at N-1 words.
             let keep = (matched + 1).min(n1);
             let mut next_ctx = [0u32; MAX_ORDER];
-            next_ctx[..keep - keep.min(1)].copy_from_slice(&ctx[ctx_len + 1 - keep.max(1)..ctx_len]);
+            next_ctx[..keep - keep.min(1)]
+                .copy_from_slice(&ctx[ctx_len + 1 - keep.max(1)..ctx_len]);
             if keep > 0 {
                 next_ctx[keep - 1] = w;
             }
@@ -272,11 +325,20 @@ impl<V: Value> Core<V> {
         (per_token, total)
     }
 
-    pub(crate) fn score_text(&self, text: &str, bos: bool, eos: bool) -> Result<SentenceScore, LmError> {
+    pub(crate) fn score_text(
+        &self,
+        text: &str,
+        bos: bool,
+        eos: bool,
+    ) -> Result<SentenceScore, LmError> {
         let mut ids = Vec::new();
         let oov = self.ids_of(tokens(text), &mut ids)?;
         let (log10_probs, total) = self.score_ids(&ids, bos, eos);
-        Ok(SentenceScore { log10_probs, total, oov })
+        Ok(SentenceScore {
+            log10_probs,
+            total,
+            oov,
+        })
     }
 
     /// Calls `f(words, log10 p, log10 backoff)` for every stored n-gram of `order`, in key order.
@@ -441,16 +503,30 @@ impl Model {
 
     /// Scores one sentence (tokens split on ASCII whitespace). `bos`: start from the `<s>`
     /// context; `eos`: score `</s>` at the end.
-    pub fn score_sentence(&self, text: &str, bos: bool, eos: bool) -> Result<SentenceScore, LmError> {
+    pub fn score_sentence(
+        &self,
+        text: &str,
+        bos: bool,
+        eos: bool,
+    ) -> Result<SentenceScore, LmError> {
         self.core.score_text(text, bos, eos)
     }
 
     /// Scores pre-split tokens.
-    pub fn score_tokens(&self, toks: &[&str], bos: bool, eos: bool) -> Result<SentenceScore, LmError> {
+    pub fn score_tokens(
+        &self,
+        toks: &[&str],
+        bos: bool,
+        eos: bool,
+    ) -> Result<SentenceScore, LmError> {
         let mut ids = Vec::with_capacity(toks.len());
         let oov = self.core.ids_of(toks.iter().copied(), &mut ids)?;
         let (log10_probs, total) = self.core.score_ids(&ids, bos, eos);
-        Ok(SentenceScore { log10_probs, total, oov })
+        Ok(SentenceScore {
+            log10_probs,
+            total,
+            oov,
+        })
     }
 
     /// Scores many sentences in parallel; results are in input order.
@@ -460,7 +536,10 @@ impl Model {
         bos: bool,
         eos: bool,
     ) -> Result<Vec<SentenceScore>, LmError> {
-        texts.par_iter().map(|t| self.core.score_text(t.as_ref(), bos, eos)).collect()
+        texts
+            .par_iter()
+            .map(|t| self.core.score_text(t.as_ref(), bos, eos))
+            .collect()
     }
 
     /// Perplexity over many sentences (parallel; the sum is taken in input order, so the result
@@ -496,7 +575,13 @@ impl Model {
             oov += o;
             oov_log += ol;
         }
-        let ppl = |lp: f64, n: usize| if n == 0 { f64::NAN } else { 10f64.powf(-lp / n as f64) };
+        let ppl = |lp: f64, n: usize| {
+            if n == 0 {
+                f64::NAN
+            } else {
+                10f64.powf(-lp / n as f64)
+            }
+        };
         Ok(Perplexity {
             log10_total: total,
             tokens: n,
