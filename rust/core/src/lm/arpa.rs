@@ -184,39 +184,119 @@ struct ArpaReader<'a, R> {
     buf: Vec<u8>,
 }
 
-/// One parsed n-gram line before the vocabulary is complete.
-struct Entry {
-    ids: [u32; MAX_ORDER],
-    prob: f32,
-    backoff: f32,
-    line: usize,
+/// Lines parsed per parallel batch.
+const BATCH_LINES: usize = 1 << 16;
+
+/// Splits an n-gram line into log10 p, the k words and the optional backoff (fields separated
+/// by ASCII whitespace) without allocating.
+fn split_fields<'a>(line: &'a str, k: usize, out: &mut [&'a str; MAX_ORDER + 2]) -> usize {
+    let mut n = 0;
+    for f in line
+        .split(|c: char| c.is_ascii() && is_separator(c as u8))
+        .filter(|f| !f.is_empty())
+    {
+        if n == k + 2 {
+            return n + 1; // too many: the exact number does not matter
+        }
+        out[n] = f;
+        n += 1;
+    }
+    n
+}
+
+fn parse_number(field: &str, what: &str) -> Result<f32, String> {
+    match field.parse::<f32>() {
+        Ok(x) if !x.is_nan() && x != f32::INFINITY => Ok(x),
+        _ => Err(format!(
+            "the {what} {:?} is not a finite number or -inf",
+            clip(field)
+        )),
+    }
+}
+
+fn fields_message(k: usize, order: usize, count: usize, line: &str) -> String {
+    format!(
+        "expected {} in \\{k}-grams: (the header says {count} {k}-grams), found {:?}",
+        if k < order {
+            "log10 p, the words and an optional backoff"
+        } else {
+            "log10 p and the words"
+        },
+        clip(line)
+    )
+}
+
+/// Parses one line of a section k >= 2 into its key and values.
+fn parse_ngram<K: Key>(
+    line: &[u8],
+    k: usize,
+    order: usize,
+    count: usize,
+    vocab: &Vocab,
+    bits: u32,
+) -> Result<(K, f32, f32), String> {
+    let line = std::str::from_utf8(line).map_err(|_| "the line is not valid UTF-8".to_string())?;
+    let mut f = [""; MAX_ORDER + 2];
+    let n = split_fields(line, k, &mut f);
+    if n != k + 1 && !(k < order && n == k + 2) {
+        return Err(fields_message(k, order, count, line));
+    }
+    let prob = parse_number(f[0], "log10 probability")?;
+    let backoff = if n == k + 2 {
+        parse_number(f[k + 1], "log10 backoff")?
+    } else {
+        0.0
+    };
+    let mut key = K::default();
+    for w in &f[1..=k] {
+        let id = vocab
+            .id(w)
+            .ok_or_else(|| format!("the word {w:?} is not among the unigrams"))?;
+        key = key.push(id, bits);
+    }
+    Ok((key, prob, backoff))
 }
 
 impl<R: BufRead> ArpaReader<'_, R> {
     fn err(&self, message: impl Into<String>) -> LmError {
+        self.err_at(self.line_no, message)
+    }
+
+    fn err_at(&self, line: usize, message: impl Into<String>) -> LmError {
         LmError::Arpa {
             source_name: self.source_name.to_string(),
-            line: self.line_no,
+            line,
             message: message.into(),
         }
     }
 
-    /// Next line without its line ending; None at end of input.
-    fn next_line(&mut self) -> Result<Option<&str>, LmError> {
-        self.buf.clear();
+    /// Appends the next line (without its line ending) to `buf`; false at end of input.
+    fn append_line(&mut self, buf: &mut Vec<u8>) -> Result<bool, LmError> {
         let n = self
             .input
-            .read_until(b'\n', &mut self.buf)
+            .read_until(b'\n', buf)
             .map_err(|source| LmError::Io {
                 what: self.source_name.to_string(),
                 source,
             })?;
         if n == 0 {
-            return Ok(None);
+            return Ok(false);
         }
         self.line_no += 1;
-        while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
-            self.buf.pop();
+        while matches!(buf.last(), Some(b'\n' | b'\r')) {
+            buf.pop();
+        }
+        Ok(true)
+    }
+
+    /// Next line without its line ending; None at end of input.
+    fn next_line(&mut self) -> Result<Option<&str>, LmError> {
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        let more = self.append_line(&mut buf)?;
+        self.buf = buf;
+        if !more {
+            return Ok(None);
         }
         match std::str::from_utf8(&self.buf) {
             Ok(s) => Ok(Some(s)),
@@ -237,6 +317,23 @@ impl<R: BufRead> ArpaReader<'_, R> {
                 Some(l) => return Ok(l.trim().to_string()),
             }
         }
+    }
+
+    fn expect_section(&mut self, k: usize, line: Option<String>) -> Result<(), LmError> {
+        let line = match line {
+            Some(l) => l,
+            None => self.next_content(&format!("the \\{k}-grams: section"))?,
+        };
+        if line != format!("\\{k}-grams:") {
+            return Err(self.err(format!("expected \\{k}-grams:, found {:?}", clip(&line))));
+        }
+        Ok(())
+    }
+
+    fn truncated(&self, k: usize, got: usize, count: usize) -> LmError {
+        self.err(format!(
+            "unexpected end of file in \\{k}-grams: after {got} of {count} n-grams (truncated?)"
+        ))
     }
 
     fn read(mut self) -> Result<Model, LmError> {
@@ -283,80 +380,52 @@ impl<R: BufRead> ArpaReader<'_, R> {
                 clip(&line)
             )));
         }
-        let mut words: Vec<String> = Vec::with_capacity(counts[0]);
-        let mut index: hashbrown::HashMap<String, u32, foldhash::fast::FixedState> =
-            hashbrown::HashMap::with_capacity_and_hasher(
-                counts[0],
-                foldhash::fast::FixedState::with_seed(0x766f63),
-            );
-        let mut sections: Vec<Vec<Entry>> = Vec::with_capacity(order);
-        for k in 1..=order {
-            if k > 1 {
-                line = self.next_content(&format!("the \\{k}-grams: section"))?;
+
+        // Unigrams, in file order: they define the ids.
+        self.expect_section(1, Some(line))?;
+        let mut words: Vec<String> = Vec::with_capacity(counts[0].min(1 << 24));
+        let mut seen: hashbrown::HashSet<String, foldhash::fast::FixedState> =
+            hashbrown::HashSet::with_hasher(foldhash::fast::FixedState::with_seed(0x766f63));
+        let mut uni: Vec<(f32, f32)> = Vec::with_capacity(counts[0].min(1 << 24));
+        for got in 0..counts[0] {
+            let l = match self.next_line()? {
+                Some(l) => l.to_string(),
+                None => return Err(self.truncated(1, got, counts[0])),
+            };
+            let mut f = [""; MAX_ORDER + 2];
+            let n = split_fields(&l, 1, &mut f);
+            if n != 2 && !(order > 1 && n == 3) {
+                return Err(self.err(fields_message(1, order, counts[0], &l)));
             }
-            if line != format!("\\{k}-grams:") {
-                return Err(self.err(format!("expected \\{k}-grams:, found {:?}", clip(&line))));
+            let prob = parse_number(f[0], "log10 probability").map_err(|m| self.err(m))?;
+            let backoff = if n == 3 {
+                parse_number(f[2], "log10 backoff").map_err(|m| self.err(m))?
+            } else {
+                0.0
+            };
+            if !seen.insert(f[1].to_string()) {
+                return Err(self.err(format!("the unigram {:?} appears twice", f[1])));
             }
-            let mut entries: Vec<Entry> = Vec::with_capacity(counts[k - 1].min(1 << 24));
-            for got in 0..counts[k - 1] {
-                let line_no = self.line_no + 1;
-                let l = match self.next_line()? {
-                    Some(l) => l.to_string(),
-                    None => {
-                        return Err(self.err(format!(
-                            "unexpected end of file in \\{k}-grams: after {got} of {} n-grams (truncated?)",
-                            counts[k - 1]
-                        )))
-                    }
-                };
-                let fields: Vec<&str> = l
-                    .split(|c: char| c.is_ascii() && is_separator(c as u8))
-                    .filter(|f| !f.is_empty())
-                    .collect();
-                if fields.len() != k + 1 && !(k < order && fields.len() == k + 2) {
-                    return Err(self.err(format!(
-                        "expected {} in \\{k}-grams: (the header says {} {k}-grams), found {:?}",
-                        if k < order {
-                            "log10 p, the words and an optional backoff"
-                        } else {
-                            "log10 p and the words"
-                        },
-                        counts[k - 1],
-                        clip(&l)
-                    )));
-                }
-                let prob = self.number(fields[0], "log10 probability")?;
-                let backoff = if fields.len() == k + 2 {
-                    self.number(fields[k + 1], "log10 backoff")?
-                } else {
-                    0.0
-                };
-                let mut ids = [0u32; MAX_ORDER];
-                for (j, w) in fields[1..=k].iter().enumerate() {
-                    ids[j] = if k == 1 {
-                        if index.contains_key(*w) {
-                            return Err(self.err(format!("the unigram {w:?} appears twice")));
-                        }
-                        let id = u32::try_from(words.len())
-                            .map_err(|_| self.err("too many unigrams"))?;
-                        index.insert(w.to_string(), id);
-                        words.push(w.to_string());
-                        id
-                    } else {
-                        *index.get(*w).ok_or_else(|| {
-                            self.err(format!("the word {w:?} is not among the unigrams"))
-                        })?
-                    };
-                }
-                entries.push(Entry {
-                    ids,
-                    prob,
-                    backoff,
-                    line: line_no,
-                });
-            }
-            sections.push(entries);
+            words.push(f[1].to_string());
+            uni.push((prob, backoff));
         }
+        drop(seen);
+        for w in [BOS, EOS] {
+            if !words.iter().any(|x| x == w) {
+                return Err(self.err(format!("the model has no {w} unigram")));
+            }
+        }
+        if !words.iter().any(|x| x == UNK) {
+            words.push(UNK.to_string());
+            uni.push((-100.0, 0.0));
+        }
+        let vocab = Vocab::new(words).map_err(|m| self.err(m))?;
+        let (bits, wide) = Core::<f32>::key_width(order, vocab.words.len())?;
+        let tables = if wide {
+            Tables::Wide(self.read_higher(&uni, &counts, &vocab, bits)?)
+        } else {
+            Tables::Narrow(self.read_higher(&uni, &counts, &vocab, bits)?)
+        };
         let end = self.next_content("\\end\\")?;
         if end != "\\end\\" {
             return Err(self.err(format!(
@@ -365,87 +434,104 @@ impl<R: BufRead> ArpaReader<'_, R> {
                 clip(&end)
             )));
         }
-        for w in [BOS, EOS] {
-            if !index.contains_key(w) {
-                return Err(self.err(format!("the model has no {w} unigram")));
-            }
-        }
-        if !index.contains_key(UNK) {
-            let id = words.len() as u32;
-            index.insert(UNK.to_string(), id);
-            words.push(UNK.to_string());
-            let mut ids = [0u32; MAX_ORDER];
-            ids[0] = id;
-            sections[0].push(Entry {
-                ids,
-                prob: -100.0,
-                backoff: 0.0,
-                line: 0,
-            });
-        }
-        let vocab = Vocab::new(words).map_err(|m| self.err(m))?;
-        let (bits, wide) = Core::<f32>::key_width(order, vocab.words.len())?;
-        let tables = if wide {
-            Tables::Wide(self.build(sections, order, bits, &vocab)?)
-        } else {
-            Tables::Narrow(self.build(sections, order, bits, &vocab)?)
-        };
         Ok(Model {
             core: Core::new(order, vocab, bits, tables, Vec::new()),
         })
     }
 
-    fn build<K: Key>(
-        &self,
-        sections: Vec<Vec<Entry>>,
-        order: usize,
-        bits: u32,
+    /// Sections 2..=N, parsed in parallel batches, then sorted by key.
+    fn read_higher<K: Key>(
+        &mut self,
+        uni: &[(f32, f32)],
+        counts: &[usize],
         vocab: &Vocab,
+        bits: u32,
     ) -> Result<Vec<OrderTable<K, f32>>, LmError> {
-        let mut tables = Vec::with_capacity(order);
-        for (i, entries) in sections.into_iter().enumerate() {
+        let order = counts.len();
+        let unigrams = OrderTable {
+            keys: (0..vocab.words.len() as u32)
+                .map(|id| pack::<K>(&[id], bits))
+                .collect(),
+            prob: uni.iter().map(|u| u.0).collect(),
+            backoff: if order > 1 {
+                uni.iter().map(|u| u.1).collect()
+            } else {
+                Vec::new()
+            },
+        };
+        let mut tables = vec![unigrams];
+        let mut batch: Vec<u8> = Vec::new();
+        let mut ends: Vec<usize> = Vec::new();
+        for (i, &count) in counts.iter().enumerate().skip(1) {
             let k = i + 1;
-            let mut keyed: Vec<(K, f32, f32, usize)> = entries
-                .iter()
-                .map(|e| (pack::<K>(&e.ids[..k], bits), e.prob, e.backoff, e.line))
-                .collect();
-            drop(entries);
-            keyed.par_sort_unstable_by_key(|e| e.0);
-            if let Some(w) = keyed.windows(2).find(|w| w[0].0 == w[1].0) {
+            self.expect_section(k, None)?;
+            let first_line = self.line_no + 1;
+            let mut entries: Vec<(K, f32, f32)> = Vec::with_capacity(count.min(1 << 26));
+            let mut got = 0;
+            while got < count {
+                batch.clear();
+                ends.clear();
+                let first_in_batch = self.line_no + 1;
+                while ends.len() < BATCH_LINES && got + ends.len() < count {
+                    if !self.append_line(&mut batch)? {
+                        return Err(self.truncated(k, got + ends.len(), count));
+                    }
+                    ends.push(batch.len());
+                }
+                let parsed: Vec<Result<(K, f32, f32), String>> = (0..ends.len())
+                    .into_par_iter()
+                    .map(|j| {
+                        let start = if j == 0 { 0 } else { ends[j - 1] };
+                        parse_ngram::<K>(&batch[start..ends[j]], k, order, count, vocab, bits)
+                    })
+                    .collect();
+                for (j, r) in parsed.into_iter().enumerate() {
+                    match r {
+                        Ok(e) => entries.push(e),
+                        Err(m) => return Err(self.err_at(first_in_batch + j, m)),
+                    }
+                }
+                got += ends.len();
+            }
+            entries.par_sort_unstable_by_key(|e| e.0);
+            if let Some(w) = entries.windows(2).find(|w| w[0].0 == w[1].0) {
                 let mut ids = [0u32; MAX_ORDER];
                 unpack(w[0].0, k, bits, &mut ids);
                 let text: Vec<&str> = ids[..k]
                     .iter()
                     .map(|&id| vocab.words[id as usize].as_str())
                     .collect();
-                return Err(LmError::Arpa {
-                    source_name: self.source_name.to_string(),
-                    line: w[0].3.max(w[1].3),
-                    message: format!("the {k}-gram \"{}\" appears twice", super::Words(&text)),
-                });
+                return Err(self.err_at(
+                    first_line,
+                    format!(
+                        "the {k}-gram \"{}\" appears twice in the section of lines {first_line}-{}",
+                        super::Words(&text),
+                        self.line_no
+                    ),
+                ));
             }
-            let has_backoff = k < order;
-            tables.push(OrderTable {
-                keys: keyed.iter().map(|e| e.0).collect(),
-                prob: keyed.iter().map(|e| e.1).collect(),
-                backoff: if has_backoff {
-                    keyed.iter().map(|e| e.2).collect()
-                } else {
-                    Vec::new()
-                },
-            });
+            let mut table = OrderTable {
+                keys: Vec::new(),
+                prob: Vec::new(),
+                backoff: Vec::new(),
+            };
+            entries
+                .par_iter()
+                .map(|e| e.0)
+                .collect_into_vec(&mut table.keys);
+            entries
+                .par_iter()
+                .map(|e| e.1)
+                .collect_into_vec(&mut table.prob);
+            if k < order {
+                entries
+                    .par_iter()
+                    .map(|e| e.2)
+                    .collect_into_vec(&mut table.backoff);
+            }
+            tables.push(table);
         }
         Ok(tables)
-    }
-
-    fn number(&self, field: &str, what: &str) -> Result<f32, LmError> {
-        match field.parse::<f32>() {
-            Ok(x) if !x.is_nan() && x != f32::INFINITY => Ok(x),
-            _ => Err(self.err(format!(
-                "the {what} {:?} is not a finite number or -inf",
-                clip(field)
-            ))),
-        }
     }
 }
 
