@@ -179,7 +179,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 120, .. ProptestConfig::default() })]
 
     #[test]
-    fn estimate_equals_the_formulas(c in corpus(), order in 1usize..=5, interp in any::<bool>(), fallback in any::<bool>()) {
+    fn estimate_equals_the_formulas(c in corpus(), order in 1usize..=6, interp in any::<bool>(), fallback in any::<bool>()) {
         let opts = FitOptions {
             interpolate_unigrams: interp,
             discount_fallback: if fallback { Some(FitOptions::LMPLZ_FALLBACK) } else { None },
@@ -326,5 +326,50 @@ fn matches_reference_py() {
                 e.words
             );
         }
+    }
+}
+
+/// Orders 5 and 6 on 3000 KJV verses: with ids of 12 bits, order-6 keys are wider than 64 bits
+/// (the `u128` path); order 5 still fits in 64.
+#[test]
+fn wide_keys_match_the_formulas() {
+    let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    let kjv = std::fs::read_to_string(shared.join("data/kjv/kjv.tok.txt")).expect("read kjv");
+    let lines: Vec<&str> = kjv.lines().take(3000).collect();
+    let sentences: Vec<Vec<String>> = lines
+        .iter()
+        .map(|l| {
+            l.split(' ')
+                .filter(|w| !w.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .collect();
+    for order in [5, 6] {
+        let opts = FitOptions {
+            discount_fallback: Some(FitOptions::LMPLZ_FALLBACK),
+            ..FitOptions::default()
+        };
+        let raw = lm::count_sentences(lines.iter().copied(), order).expect("count");
+        assert!(
+            raw.vocab.len() > 1 << 11,
+            "vocabulary too small to need wide keys"
+        );
+        let model = lm::estimate_exact(&raw, &opts).expect("estimate");
+        let want = reference(&sentences, order, &opts).expect("reference");
+        let mut n = 0;
+        for k in 1..=order {
+            for e in model.entries(k) {
+                let (p, b) = want[&e.words];
+                assert!((e.log10_prob - p).abs() < 1e-9, "{:?}", e.words);
+                assert!((e.log10_backoff.unwrap_or(0.0) - b.unwrap_or(0.0)).abs() < 1e-9);
+                n += 1;
+            }
+        }
+        assert_eq!(n, want.len());
+        let small = model.to_model();
+        let text = small.to_arpa_string().expect("write");
+        let back = lm::Model::read_arpa(text.as_bytes(), "wide").expect("read");
+        assert_eq!(back.to_arpa_string().expect("write"), text);
     }
 }
