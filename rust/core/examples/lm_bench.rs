@@ -22,6 +22,21 @@ fn peak_rss_mb() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
+/// CPU seconds (user + system) used by this process so far.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        f.get(i)
+            .and_then(|x| x.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the ')'.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn save(raw: &RawCounts, path: &str) -> std::io::Result<()> {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
     writeln!(
@@ -99,6 +114,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some("fit") if args.len() >= 4 => {
             let raw = load(&args[2])?;
             let rss0 = peak_rss_mb();
+            let c0 = cpu_seconds();
             let t0 = Instant::now();
             let (n_raw, raw_order) = (raw.len(), raw.order);
             let model = if std::env::var_os("LM_BORROWED").is_some() {
@@ -107,8 +123,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 lm::estimate_owned(raw, &FitOptions::default())?
             };
             let t1 = Instant::now();
+            let c1 = cpu_seconds();
             model.write_arpa_file(&args[3])?;
             let t2 = Instant::now();
+            let c2 = cpu_seconds();
+            eprintln!("cpu seconds: estimate {:.2}, write {:.2}", c1 - c0, c2 - c1);
             eprintln!(
                 "{} distinct order-{} n-grams, model {:?}: estimate {:?}, write ARPA {:?}, total {:?}; peak RSS {:.0} MB (input counts loaded: {:.0} MB)",
                 n_raw,
@@ -124,7 +143,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let text = std::fs::read_to_string(q)?;
                 let lines: Vec<&str> = text.lines().collect();
                 let t = Instant::now();
+                let c = cpu_seconds();
                 let ppl = model.perplexity(&lines, true, true)?;
+                eprintln!("query cpu seconds {:.2}", cpu_seconds() - c);
                 eprintln!(
                     "query: {} sentences, {} tokens in {:?} ({:.1} Mtok/s), perplexity {:.3}",
                     lines.len(),

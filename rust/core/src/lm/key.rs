@@ -15,10 +15,12 @@ pub(crate) trait Key: Copy + Ord + Eq + Send + Sync + Debug + Default + 'static 
     fn word(self, pos: usize, bits: u32) -> u32;
     /// Keeps the low `nbits` bits (drops leading words).
     fn low(self, nbits: u32) -> Self;
+    /// A well-mixed 64-bit hash (use its high bits).
+    fn hash64(self) -> u64;
 }
 
 macro_rules! impl_key {
-    ($t:ty) => {
+    ($t:ty, $hash:expr) => {
         impl Key for $t {
             const CAPACITY: u32 = <$t>::BITS;
             #[inline(always)]
@@ -44,12 +46,22 @@ macro_rules! impl_key {
                     self & (<$t>::MAX >> (Self::CAPACITY - nbits))
                 }
             }
+            #[inline(always)]
+            fn hash64(self) -> u64 {
+                $hash(self)
+            }
         }
     };
 }
 
-impl_key!(u64);
-impl_key!(u128);
+#[inline(always)]
+fn mix(x: u64) -> u64 {
+    // Fibonacci hashing after a xor-shift, so the high bits depend on every id.
+    (x ^ (x >> 31)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+impl_key!(u64, |x: u64| mix(x));
+impl_key!(u128, |x: u128| mix((x as u64) ^ mix((x >> 64) as u64)));
 
 /// Bits per id for a vocabulary of `vocab` words (at least 1).
 pub(crate) fn id_bits(vocab: usize) -> u32 {
