@@ -13,10 +13,14 @@ use std::time::Instant;
 use monofact_core::lm::{self, FitOptions, RawCounts};
 
 fn peak_rss_mb() -> f64 {
+    status_mb("VmHWM:")
+}
+
+fn status_mb(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))
+        .find(|l| l.starts_with(field))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|kb| kb.parse::<f64>().ok())
         .map_or(f64::NAN, |kb| kb / 1024.0)
@@ -114,6 +118,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some("fit") if args.len() >= 4 => {
             let raw = load(&args[2])?;
             let rss0 = peak_rss_mb();
+            eprintln!(
+                "after loading the counts: RSS {:.0} MB, peak {:.0} MB",
+                status_mb("VmRSS:"),
+                rss0
+            );
+            // Reset the high-water mark (Linux) so the peak below is that of fit + write.
+            let _ = std::fs::write("/proc/self/clear_refs", "5");
             let c0 = cpu_seconds();
             let t0 = Instant::now();
             let (n_raw, raw_order) = (raw.len(), raw.order);

@@ -373,3 +373,31 @@ fn wide_keys_match_the_formulas() {
         assert_eq!(back.to_arpa_string().expect("write"), text);
     }
 }
+
+/// The model, its ARPA text and batched scores do not depend on the number of threads.
+#[test]
+fn results_do_not_depend_on_threads() {
+    let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    let kjv = std::fs::read_to_string(shared.join("data/kjv/kjv.tok.txt")).expect("read kjv");
+    let lines: Vec<&str> = kjv.lines().take(5000).collect();
+    let raw = lm::count_sentences(lines.iter().copied(), 4).expect("count");
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool");
+        pool.install(|| {
+            let m = lm::estimate(&raw, &FitOptions::default()).expect("estimate");
+            let scores = m.score_batch(&lines, true, true).expect("score");
+            let ppl = m.perplexity(&lines, true, true).expect("ppl");
+            (m.to_arpa_string().expect("write"), scores, ppl)
+        })
+    };
+    let one = run(1);
+    for threads in [2, 3, 8] {
+        let other = run(threads);
+        assert!(one.0 == other.0, "ARPA differs with {threads} threads");
+        assert_eq!(one.1, other.1);
+        assert_eq!(one.2, other.2);
+    }
+}
