@@ -298,6 +298,20 @@ fn bad_raw_counts() {
             ),
         }
     }
+    // Counts of unpadded text.
+    let unpadded = RawCounts {
+        order: 2,
+        vocab: ["<s>", "</s>", "a", "b"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        bos: 0,
+        eos: 1,
+        grams: vec![2, 3],
+        counts: vec![1],
+    };
+    let e = lm::estimate(&unpadded, &opts).expect_err("unpadded");
+    assert!(e.to_string().contains("not of padded sentences"), "{e}");
     for prune in [vec![1], vec![0, 2, 1], vec![0, 0, 0]] {
         let e = lm::estimate(
             &good,

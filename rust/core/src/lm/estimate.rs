@@ -169,6 +169,13 @@ fn compact_vocab(raw: &RawCounts) -> Result<(Vocab, Vec<u32>), LmError> {
                 Ok(a)
             },
         )?;
+    if !used[eos] || (order > 1 && !used[bos]) {
+        return Err(LmError::BadCounts(format!(
+            "no n-gram contains {}: the counts are not of padded sentences (each line needs {} {BOS} before and one {EOS} after)",
+            if used[eos] { BOS } else { EOS },
+            order - 1
+        )));
+    }
     let mut words = vec![UNK.to_string(), BOS.to_string(), EOS.to_string()];
     let mut remap = vec![u32::MAX; n_vocab];
     remap[bos] = 1;
