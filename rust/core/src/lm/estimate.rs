@@ -147,11 +147,13 @@ fn compact_vocab(raw: &RawCounts) -> Result<(Vocab, Vec<u32>), LmError> {
         )));
     }
     let unk = raw.vocab.iter().position(|w| w == UNK);
+    // Few large chunks: each one allocates a vocabulary-sized "used" vector.
+    let chunk = (raw.counts.len() / (rayon::current_num_threads() * 4)).max(1 << 14);
     // Which ids occur, and is every gram shaped like a padded sentence window?
     let used = raw
         .grams
-        .par_chunks(order.max(1) * 4096)
-        .zip(raw.counts.par_chunks(4096))
+        .par_chunks(order.max(1) * chunk)
+        .zip(raw.counts.par_chunks(chunk))
         .map(|(grams, counts)| {
             let mut used = vec![false; n_vocab];
             for (g, &c) in grams.chunks_exact(order).zip(counts) {
@@ -374,18 +376,19 @@ fn run<K: Key, V: OutValue>(
 
     // Stage 1: collapse. N-grams with <s> at position >= 1 go to their lower order.
     let (grams, raw_counts, nbos) = raw.parts();
-    let mut top: Vec<(K, u64)> = grams
+    // Collapsed n-grams get count 0 here (input counts are never 0) and are dropped below.
+    let mut top: Vec<(K, u64)> = Vec::new();
+    grams
         .par_chunks_exact(order)
         .zip(raw_counts.par_iter())
-        .filter(|(g, _)| order == 1 || g[1] != nbos)
         .map(|(g, &c)| {
-            (
-                g.iter()
-                    .fold(K::default(), |k, &w| k.push(remap[w as usize], bits)),
-                c,
-            )
+            let key = g
+                .iter()
+                .fold(K::default(), |k, &w| k.push(remap[w as usize], bits));
+            (key, if order > 1 && g[1] == nbos { 0 } else { c })
         })
-        .collect();
+        .collect_into_vec(&mut top);
+    top.retain(|e| e.1 != 0);
     let mut collapsed: Vec<Vec<(K, u64)>> = vec![Vec::new(); order];
     if order > 1 {
         for (g, &c) in grams.chunks_exact(order).zip(raw_counts) {
