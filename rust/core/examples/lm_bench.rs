@@ -101,6 +101,24 @@ fn load(path: &str) -> std::io::Result<RawCounts> {
     })
 }
 
+/// Deterministic Fisher-Yates shuffle of the n-grams (splitmix64).
+fn shuffle(raw: &mut RawCounts) {
+    let n = raw.counts.len();
+    let o = raw.order;
+    let mut state = 0x1234_5678_u64;
+    for i in (1..n).rev() {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        let j = ((z ^ (z >> 31)) % (i as u64 + 1)) as usize;
+        raw.counts.swap(i, j);
+        for k in 0..o {
+            raw.grams.swap(i * o + k, j * o + k);
+        }
+    }
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
@@ -116,7 +134,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             save(&raw, &args[4])?;
         }
         Some("fit") if args.len() >= 4 => {
-            let raw = load(&args[2])?;
+            let mut raw = load(&args[2])?;
+            if std::env::var_os("LM_SHUFFLE").is_some() {
+                // The engine hands over partitions in hash order, not sorted: shuffle to match.
+                shuffle(&mut raw);
+            }
             let rss0 = peak_rss_mb();
             eprintln!(
                 "after loading the counts: RSS {:.0} MB, peak {:.0} MB",
@@ -135,6 +157,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             };
             let t1 = Instant::now();
             let c1 = cpu_seconds();
+            if std::env::var_os("LM_SINK").is_some() {
+                for _ in 0..3 {
+                    let c = cpu_seconds();
+                    model.write_arpa(std::io::sink())?;
+                    eprintln!("write to sink: cpu {:.2}", cpu_seconds() - c);
+                }
+            }
             model.write_arpa_file(&args[3])?;
             let t2 = Instant::now();
             let c2 = cpu_seconds();
