@@ -374,3 +374,16 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn huge_header_counts_fail_cleanly() {
+    let text = GOOD.replace("ngram 2=2", "ngram 2=999999999999999");
+    match read(&text) {
+        Err(e) => assert!(
+            e.to_string()
+                .contains("unexpected end of file in \\2-grams:"),
+            "{e}"
+        ),
+        Ok(_) => panic!("accepted"),
+    }
+}

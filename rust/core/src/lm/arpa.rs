@@ -383,10 +383,11 @@ impl<R: BufRead> ArpaReader<'_, R> {
 
         // Unigrams, in file order: they define the ids.
         self.expect_section(1, Some(line))?;
-        let mut words: Vec<String> = Vec::with_capacity(counts[0].min(1 << 24));
+        // Capacities are capped: a header's counts are not trusted with memory.
+        let mut words: Vec<String> = Vec::with_capacity(counts[0].min(1 << 20));
         let mut seen: hashbrown::HashSet<String, foldhash::fast::FixedState> =
             hashbrown::HashSet::with_hasher(foldhash::fast::FixedState::with_seed(0x766f63));
-        let mut uni: Vec<(f32, f32)> = Vec::with_capacity(counts[0].min(1 << 24));
+        let mut uni: Vec<(f32, f32)> = Vec::with_capacity(counts[0].min(1 << 20));
         for got in 0..counts[0] {
             let l = match self.next_line()? {
                 Some(l) => l.to_string(),
@@ -466,7 +467,7 @@ impl<R: BufRead> ArpaReader<'_, R> {
             let k = i + 1;
             self.expect_section(k, None)?;
             let first_line = self.line_no + 1;
-            let mut entries: Vec<(K, f32, f32)> = Vec::with_capacity(count.min(1 << 26));
+            let mut entries: Vec<(K, f32, f32)> = Vec::with_capacity(count.min(1 << 22));
             let mut got = 0;
             while got < count {
                 batch.clear();
