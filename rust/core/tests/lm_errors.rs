@@ -387,3 +387,16 @@ fn huge_header_counts_fail_cleanly() {
         Ok(_) => panic!("accepted"),
     }
 }
+
+#[test]
+fn errors_map_into_core_errors() {
+    let e: monofact_core::CoreError = read("\\data\\\nngram 1=x\n").expect_err("bad").into();
+    assert!(matches!(e, monofact_core::CoreError::Input { .. }));
+    assert!(
+        e.to_string()
+            .starts_with("bad.arpa: line 2: malformed ARPA file"),
+        "{e}"
+    );
+    let e: monofact_core::CoreError = lm::count_sentences(["a"], 9).expect_err("bad").into();
+    assert!(matches!(e, monofact_core::CoreError::Config(_)));
+}

@@ -134,6 +134,28 @@ pub enum LmError {
     Internal(String),
 }
 
+/// Into the crate's error kinds: a malformed ARPA file or a failed read is an input error with
+/// its file and line; everything else is an argument the caller gave (corpus, options, counts).
+impl From<LmError> for crate::CoreError {
+    fn from(e: LmError) -> Self {
+        match e {
+            LmError::Arpa {
+                source_name,
+                line,
+                message,
+            } => crate::CoreError::input(
+                source_name,
+                crate::Position::at(Some(line as u64), None),
+                format!("malformed ARPA file: {message}"),
+            ),
+            LmError::Io { what, source } => {
+                crate::CoreError::input(what, crate::Position::none(), source.to_string())
+            }
+            e => crate::CoreError::Config(e.to_string()),
+        }
+    }
+}
+
 /// Raw counts of the padded order-N n-grams, the estimator's input.
 ///
 /// Each line is padded with N-1 `<s>` on the left and one `</s>` on the right before its N-grams

@@ -1,0 +1,237 @@
+"""The ``monofact`` command line: thin over the Python API.
+
+Exit codes: 0 success, 1 failure, 2 usage error or bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import pyarrow as pa
+
+from monofact import __version__
+from monofact.counts import Counts, count_ngrams
+from monofact.errors import ConfigError, InputError, MonofactError, ResourceError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def sample_corpus() -> Path:
+    """Path of the bundled sample corpus (KJV, zstd-compressed, a verse per line)."""
+    return Path(str(resources.files("monofact") / "data" / "kjv.txt.zst"))
+
+
+def _add_reader_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("reading")
+    g.add_argument("--text-field", default="text", help="JSONL field (dotted path) or Parquet column")
+    g.add_argument("--input-format", choices=["text", "jsonl", "parquet"], help="override the extension")
+    g.add_argument("--compression", choices=["none", "gzip", "zstd"], help="override the extension")
+    g.add_argument("--doc-per", choices=["line", "file"], default="line", help="text files: document unit")
+    g.add_argument("--on-invalid", choices=["replace", "error"], default="replace", help="invalid UTF-8")
+    g.add_argument("--on-bad-record", choices=["error", "skip"], default="error",
+                   help="malformed JSON, missing field, over-long document")
+
+
+def _add_run_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("running")
+    g.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
+    g.add_argument("--memory", default=None, help="memory budget for counting tables, e.g. 4GB")
+    g.add_argument("--progress", choices=["auto", "bar", "json", "none"], default="auto",
+                   help="progress on stderr (default: a bar on a terminal, JSON lines otherwise)")
+    g.add_argument("--format", choices=["table", "json"], default="table", help="how to print results")
+
+
+def _reader_kwargs(a: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "text_field": a.text_field,
+        "format": a.input_format,
+        "compression": a.compression,
+        "doc_per": a.doc_per,
+        "on_invalid": a.on_invalid,
+        "on_bad_record": a.on_bad_record,
+    }
+
+
+def _histogram_dict(counts: Counts) -> dict[str, int]:
+    h = counts.histogram()
+    return {str(r): int(n) for r, n in zip(h.column("r").to_pylist(), h.column("n_r").to_pylist())}
+
+
+def _print_summary(counts: Counts, out: Any = None) -> None:
+    out = out or sys.stdout
+    s = counts.summary
+    rows = [
+        ("documents", f"{s['documents']:,}"),
+        ("tokens", f"{s['tokens']:,}"),
+        (f"{s['n']}-gram samples N", f"{s['samples']:,}"),
+        ("distinct", f"{s['distinct']:,}"),
+        ("N1 (seen once)", f"{s['n1']:,}"),
+        ("N2 (seen twice)", f"{s['n2']:,}"),
+        ("singleton rate N1/N", f"{s['singleton_rate']:.6f}"),
+        ("largest count", f"{s['max_count']:,}"),
+        ("bytes read", f"{s['bytes']:,}"),
+        ("invalid bytes", f"{s['invalid_bytes']:,}"),
+        ("skipped documents", f"{s['skipped_documents']:,}"),
+        ("seconds", f"{s['seconds']:.2f}"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"{k:<{width}}  {v:>14}", file=out)
+    h = counts.histogram()
+    print("\ncount-of-counts (first 10 rows):", file=out)
+    print(f"{'r':>8}  {'n_r':>12}", file=out)
+    for r, n in list(zip(h.column("r").to_pylist(), h.column("n_r").to_pylist()))[:10]:
+        print(f"{r:>8}  {n:>12,}", file=out)
+
+
+def _write_out(counts: Counts, out: str, top: int | None) -> None:
+    path = Path(out)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        reader = counts.to_arrow(top_k=top)
+        with pq.ParquetWriter(path, reader.schema) as w:
+            for batch in reader:
+                w.write_batch(batch)
+    elif suffix == ".csv":
+        import pyarrow.csv as pcsv
+
+        pcsv.write_csv(counts.to_table(top_k=top), path)
+    elif suffix == ".json":
+        path.write_text(
+            json.dumps({"summary": counts.summary, "histogram": _histogram_dict(counts)}, indent=2)
+        )
+    else:
+        raise ConfigError(f"--out {out}: use a .parquet or .csv file (n-grams) or .json (summary)")
+
+
+def _cmd_count(a: argparse.Namespace) -> int:
+    counts = count_ngrams(
+        a.paths,
+        n=a.n,
+        tokenizer=a.tokenizer,
+        lowercase=a.lowercase,
+        pad=a.pad,
+        memory=a.memory,
+        threads=a.threads,
+        progress=a.progress,
+        **_reader_kwargs(a),
+    )
+    if a.out:
+        _write_out(counts, a.out, a.top)
+    if a.format == "json":
+        print(json.dumps({"summary": counts.summary, "histogram": _histogram_dict(counts)}))
+    else:
+        _print_summary(counts)
+        if a.out:
+            print(f"\nwrote {a.out}")
+    return 0
+
+
+def _cmd_demo(a: argparse.Namespace) -> int:
+    corpus = sample_corpus()
+    counts = count_ngrams(str(corpus), n=3, tokenizer="words", lowercase=True, progress=a.progress)
+    s = counts.summary
+    if a.format == "json":
+        print(json.dumps({"corpus": str(corpus), "trigrams": s, "histogram": _histogram_dict(counts)}))
+        return 0
+    print(f"monofact {__version__} demo: the King James Bible ({s['documents']:,} verses), bundled")
+    print(f"  {s['tokens']:,} tokens (Unicode words, lowercased), counted in {s['seconds']:.2f} s\n")
+    _print_summary(counts)
+    print(
+        f"\n{s['singleton_rate']:.1%} of the trigram occurrences are of trigrams seen exactly once:"
+        "\nthat share (the Good-Turing missing mass) is the floor below which a calibrated model"
+        "\ncannot push its error on facts that, like those trigrams, appear once in its training data."
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="monofact",
+        description="Count what a corpus says once: exact n-gram and fact counts, singleton "
+        "rates and predicted hallucination floors.",
+        epilog="examples:\n  monofact demo\n  monofact count corpus/*.jsonl.zst --n 3 --out counts.parquet",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"monofact {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "count",
+        help="count n-grams exactly",
+        description="Count the n-grams of a corpus exactly and print the summary and count-of-counts.",
+        epilog="examples:\n  monofact count kjv.txt --n 3\n"
+        "  monofact count 'data/**/*.jsonl.gz' --text-field meta.text --out trigrams.parquet\n"
+        "  monofact count corpus.txt --tokenizer whitespace --pad --format json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("paths", nargs="+", help="files, directories or globs")
+    p.add_argument("--n", type=int, default=3, help="n-gram order, 1..8 (default 3)")
+    p.add_argument("--tokenizer", choices=["words", "whitespace"], default="words")
+    p.add_argument("--lowercase", action="store_true", help="lowercase tokens (words tokenizer)")
+    p.add_argument("--pad", action="store_true", help="KenLM sentence padding <s> ... </s>")
+    p.add_argument("--out", help="write n-grams (.parquet, .csv) or summary (.json)")
+    p.add_argument("--top", type=int, default=None, help="with --out: only the TOP most frequent")
+    _add_reader_flags(p)
+    _add_run_flags(p)
+    p.set_defaults(func=_cmd_count)
+
+    p = sub.add_parser(
+        "demo",
+        help="run the pipeline on the bundled sample corpus",
+        description="Count the bundled King James Bible and print its singleton rates.",
+    )
+    p.add_argument("--progress", choices=["auto", "bar", "json", "none"], default="auto")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.set_defaults(func=_cmd_demo)
+
+    try:
+        from monofact import _cli_analysis
+
+        _cli_analysis.add_subcommands(sub)
+    except ImportError:
+        pass
+    try:
+        from monofact._cli_facts import add_facts_subcommand
+
+        add_facts_subcommand(sub)
+    except ImportError:
+        pass
+    from monofact.report.cli import add_report_subcommand
+
+    add_report_subcommand(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        code: int = args.func(args)
+        return code
+    except (InputError, ConfigError) as e:
+        print(f"monofact {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except (ResourceError, MonofactError) as e:
+        print(f"monofact {args.command}: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"monofact {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,282 @@
+//! Interning tokens into integer ids.
+//!
+//! Each worker interns into its own table (no lock per token) and only meets the shared
+//! vocabulary once per block of ~256k tokens, to get global ids for the words it had not seen
+//! before. Global ids depend on thread timing; nothing observable depends on them, because every
+//! output is ordered by token text, and partitioning and sampling use a fixed-seed hash of the
+//! text. Ids 0 and 1 are `<s>` and `</s>`.
+
+use hashbrown::HashTable;
+
+pub const BOS: &str = "<s>";
+pub const EOS: &str = "</s>";
+pub const BOS_ID: u32 = 0;
+pub const EOS_ID: u32 = 1;
+const UNASSIGNED: u32 = u32::MAX;
+
+#[inline(always)]
+fn folded_multiply(a: u64, b: u64) -> u64 {
+    let r = (a as u128).wrapping_mul(b as u128);
+    (r as u64) ^ ((r >> 64) as u64)
+}
+
+#[inline(always)]
+fn r4(b: &[u8], at: usize) -> u64 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]) as u64
+}
+
+#[inline(always)]
+fn r8(b: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// An exact encoding of the first bytes of a token: for tokens of up to 8 bytes, together with
+/// the length it determines the token, so most comparisons never touch the string arena.
+#[inline(always)]
+pub fn prefix_word(b: &[u8]) -> u64 {
+    let len = b.len();
+    if len >= 8 {
+        r8(b, 0)
+    } else if len >= 4 {
+        r4(b, 0) | (r4(b, len - 4) << 32)
+    } else if len > 0 {
+        b[0] as u64 | ((b[len / 2] as u64) << 8) | ((b[len - 1] as u64) << 16)
+    } else {
+        0
+    }
+}
+
+const P0: u64 = 0xa076_1d64_78bd_642f;
+const P1: u64 = 0xe703_7ed1_a0b4_28db;
+const P2: u64 = 0x8ebc_6af0_9c88_c6e3;
+
+/// The fixed-seed string hash used for interning, partitioning and sampling. It is defined here
+/// (wyhash-style folded multiplies) rather than borrowed from a crate so that it never changes
+/// under a dependency update: persisted partitions and sampled keys depend on it.
+#[inline(always)]
+pub fn token_hash(b: &[u8]) -> u64 {
+    token_hash_with(b, prefix_word(b))
+}
+
+#[inline(always)]
+fn token_hash_with(b: &[u8], prefix: u64) -> u64 {
+    let len = b.len();
+    let mut h = folded_multiply(prefix ^ P0, (len as u64) ^ P1);
+    if len > 8 {
+        let mut at = 8;
+        while at + 8 <= len {
+            h = folded_multiply(h ^ r8(b, at), P2);
+            at += 8;
+        }
+        if at < len {
+            h = folded_multiply(h ^ r8(b, len - 8), P0);
+        }
+    }
+    folded_multiply(h, P1)
+}
+
+/// Strings in one arena: id -> bytes.
+#[derive(Debug, Default, Clone)]
+pub struct Strings {
+    arena: Vec<u8>,
+    ends: Vec<u64>,
+}
+
+impl Strings {
+    pub fn get(&self, id: u32) -> &[u8] {
+        let i = id as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.arena[start..self.ends[i] as usize]
+    }
+    pub fn push(&mut self, bytes: &[u8]) -> u32 {
+        self.arena.extend_from_slice(bytes);
+        self.ends.push(self.arena.len() as u64);
+        (self.ends.len() - 1) as u32
+    }
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+    pub fn heap_bytes(&self) -> usize {
+        self.arena.capacity() + self.ends.capacity() * 8
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Entry {
+    prefix: u64,
+    len: u32,
+    id: u32,
+}
+
+/// A hash table of interned strings.
+#[derive(Default)]
+pub struct Interner {
+    table: HashTable<Entry>,
+    pub strings: Strings,
+    pub hashes: Vec<u64>,
+}
+
+impl Interner {
+    #[inline(always)]
+    fn find_or_insert(&mut self, bytes: &[u8], prefix: u64, hash: u64) -> (u32, bool) {
+        let len = bytes.len() as u32;
+        let strings = &self.strings;
+        let found = self.table.find(hash, |e| {
+            e.prefix == prefix && e.len == len && (len <= 8 || strings.get(e.id) == bytes)
+        });
+        if let Some(e) = found {
+            return (e.id, false);
+        }
+        let id = self.strings.push(bytes);
+        self.hashes.push(hash);
+        let hashes = &self.hashes;
+        self.table
+            .insert_unique(hash, Entry { prefix, len, id }, |e| hashes[e.id as usize]);
+        (id, true)
+    }
+
+    /// Intern with a precomputed `token_hash`.
+    #[inline]
+    pub fn intern_hashed(&mut self, bytes: &[u8], hash: u64) -> (u32, bool) {
+        self.find_or_insert(bytes, prefix_word(bytes), hash)
+    }
+
+    #[inline(always)]
+    pub fn intern_new(&mut self, bytes: &[u8]) -> (u32, bool) {
+        let prefix = prefix_word(bytes);
+        let hash = token_hash_with(bytes, prefix);
+        self.find_or_insert(bytes, prefix, hash)
+    }
+
+    #[inline]
+    pub fn intern(&mut self, bytes: &[u8]) -> u32 {
+        self.intern_new(bytes).0
+    }
+
+    pub fn len(&self) -> usize {
+        self.strings.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.strings.is_empty()
+    }
+}
+
+/// The shared vocabulary.
+pub struct GlobalVocab {
+    pub interner: Interner,
+}
+
+impl Default for GlobalVocab {
+    fn default() -> Self {
+        let mut interner = Interner::default();
+        interner.intern(BOS.as_bytes());
+        interner.intern(EOS.as_bytes());
+        GlobalVocab { interner }
+    }
+}
+
+/// A worker's vocabulary: local ids, their hashes, and their global ids once known.
+#[derive(Default)]
+pub struct LocalVocab {
+    pub interner: Interner,
+    pub global: Vec<u32>,
+    pending: Vec<u32>,
+}
+
+impl LocalVocab {
+    pub fn new() -> Self {
+        let mut v = LocalVocab::default();
+        // Local ids 0 and 1 are <s> and </s> too, so padding needs no lookup.
+        for t in [BOS, EOS] {
+            v.intern(t.as_bytes());
+        }
+        v.global[BOS_ID as usize] = BOS_ID;
+        v.global[EOS_ID as usize] = EOS_ID;
+        v.pending.clear();
+        v
+    }
+
+    #[inline(always)]
+    pub fn intern(&mut self, bytes: &[u8]) -> u32 {
+        let (id, new) = self.interner.intern_new(bytes);
+        if new {
+            self.global.push(UNASSIGNED);
+            self.pending.push(id);
+        }
+        id
+    }
+
+    #[inline(always)]
+    pub fn hash(&self, local: u32) -> u64 {
+        self.interner.hashes[local as usize]
+    }
+
+    /// Give every new local id its global id (one lock per call). Returns the largest global
+    /// id in the vocabulary afterwards.
+    pub fn resolve(&mut self, global: &std::sync::Mutex<GlobalVocab>) -> u32 {
+        let mut g = match global.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        for &local in &self.pending {
+            let bytes = self.interner.strings.get(local);
+            let hash = self.interner.hashes[local as usize];
+            let (gid, _) = g.interner.intern_hashed(bytes, hash);
+            self.global[local as usize] = gid;
+        }
+        self.pending.clear();
+        (g.interner.len() as u32).saturating_sub(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_word_is_exact_up_to_8_bytes() {
+        let words: Vec<&[u8]> = vec![
+            b"",
+            b"a",
+            b"ab",
+            b"ba",
+            b"abc",
+            b"acb",
+            b"abcd",
+            b"abcde",
+            b"abdce",
+            b"abcdefgh",
+            b"abcdefgi",
+        ];
+        for (i, a) in words.iter().enumerate() {
+            for b in &words[i + 1..] {
+                if a.len() == b.len() {
+                    assert_ne!(prefix_word(a), prefix_word(b), "{a:?} {b:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn interns_long_and_short_tokens() {
+        let mut i = Interner::default();
+        let words = [
+            "a",
+            "abcdefghij",
+            "abcdefghik",
+            "ab",
+            "abcdefgh",
+            "abcdefghij",
+        ];
+        let ids: Vec<u32> = words.iter().map(|w| i.intern(w.as_bytes())).collect();
+        assert_eq!(ids, vec![0, 1, 2, 3, 4, 1]);
+        assert_eq!(i.strings.get(2), b"abcdefghik");
+        assert_ne!(token_hash(b"abcdefghij"), token_hash(b"abcdefghik"));
+    }
+}

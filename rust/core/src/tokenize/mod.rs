@@ -1,0 +1,287 @@
+//! Tokenizers: turn a document's text into token byte strings.
+//!
+//! Tokenizers hand each token to a callback as a byte slice, borrowed from the text when no
+//! normalization is needed, from a scratch buffer when lowercasing rewrites it. Nothing is
+//! allocated per token: the hot loop of counting is tokenize -> intern, and both stay in cache.
+//!
+//! - `Whitespace` splits on ASCII spaces, tabs, CR, VT, FF and NUL, as KenLM does
+//!   (`util::kSpaces`). Tokens are kept byte for byte.
+//! - `Words` is Unicode-aware: a word is a maximal run of alphanumeric characters (any script),
+//!   underscores and combining marks; every other non-space character (punctuation, symbols,
+//!   apostrophes) is a token of its own, and so is each CJK ideograph or kana (those scripts do
+//!   not separate words by spaces). Unicode white space separates. `lowercase` applies Unicode
+//!   lowercasing.
+
+use crate::error::{CoreError, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tokenizer {
+    Whitespace,
+    Words { lowercase: bool },
+}
+
+impl Tokenizer {
+    /// Parse a tokenizer name as the Python API and CLI spell it.
+    pub fn from_name(name: &str, lowercase: bool) -> Result<Self> {
+        match name {
+            "whitespace" => {
+                if lowercase {
+                    Err(CoreError::config(
+                        "lowercase=True needs tokenizer=\"words\"; the whitespace tokenizer keeps \
+                         tokens byte for byte, as KenLM does",
+                    ))
+                } else {
+                    Ok(Tokenizer::Whitespace)
+                }
+            }
+            "words" => Ok(Tokenizer::Words { lowercase }),
+            other => Err(CoreError::config(format!(
+                "unknown tokenizer {other:?}; choose \"words\" or \"whitespace\""
+            ))),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Tokenizer::Whitespace => "whitespace",
+            Tokenizer::Words { .. } => "words",
+        }
+    }
+
+    pub fn lowercase(&self) -> bool {
+        matches!(self, Tokenizer::Words { lowercase: true })
+    }
+
+    /// Call `emit` with every token of `text`, in order.
+    #[inline]
+    pub fn tokenize(&self, text: &str, scratch: &mut Vec<u8>, emit: impl FnMut(&[u8])) {
+        match *self {
+            Tokenizer::Whitespace => whitespace(text.as_bytes(), emit),
+            Tokenizer::Words { lowercase } => words(text, lowercase, scratch, emit),
+        }
+    }
+}
+
+/// Bytes KenLM treats as token separators.
+#[inline(always)]
+fn is_kenlm_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c | 0)
+}
+
+#[inline]
+fn whitespace(bytes: &[u8], mut emit: impl FnMut(&[u8])) {
+    let mut i = 0;
+    let n = bytes.len();
+    while i < n {
+        while i < n && is_kenlm_space(bytes[i]) {
+            i += 1;
+        }
+        let start = i;
+        while i < n && !is_kenlm_space(bytes[i]) {
+            i += 1;
+        }
+        if i > start {
+            emit(&bytes[start..i]);
+        }
+    }
+}
+
+const SPACE: u8 = 0;
+const WORD: u8 = 1;
+const PUNCT: u8 = 2;
+const NON_ASCII: u8 = 3;
+
+static ASCII_CLASS: [u8; 256] = {
+    let mut table = [NON_ASCII; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        table[b] = if c.is_ascii_alphanumeric() || c == b'_' {
+            WORD
+        } else if c == b' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f) || c == 0 {
+            SPACE
+        } else {
+            PUNCT
+        };
+        b += 1;
+    }
+    table
+};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Space,
+    Word,
+    /// A token of its own (punctuation, symbol, ideograph).
+    Single,
+}
+
+fn is_combining_mark(c: char) -> bool {
+    matches!(c as u32,
+        0x0300..=0x036F | 0x0483..=0x0489 | 0x0591..=0x05BD | 0x0610..=0x061A | 0x064B..=0x065F
+        | 0x0900..=0x0903 | 0x093A..=0x094F | 0x0E31 | 0x0E34..=0x0E3A | 0x0E47..=0x0E4E
+        | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x200C | 0x200D | 0x20D0..=0x20FF | 0xFE00..=0xFE0F
+        | 0xFE20..=0xFE2F)
+}
+
+fn is_ideographic(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F)
+}
+
+fn classify(c: char) -> Class {
+    if c.is_whitespace() {
+        Class::Space
+    } else if is_ideographic(c) {
+        Class::Single
+    } else if c.is_alphanumeric() || is_combining_mark(c) {
+        Class::Word
+    } else {
+        Class::Single
+    }
+}
+
+fn push_lower(c: char, out: &mut Vec<u8>) {
+    let mut buf = [0u8; 4];
+    for l in c.to_lowercase() {
+        out.extend_from_slice(l.encode_utf8(&mut buf).as_bytes());
+    }
+}
+
+#[inline]
+fn words(text: &str, lowercase: bool, scratch: &mut Vec<u8>, mut emit: impl FnMut(&[u8])) {
+    let bytes = text.as_bytes();
+    let n = bytes.len();
+    let mut i = 0;
+    while i < n {
+        match ASCII_CLASS[bytes[i] as usize] {
+            SPACE => {
+                i += 1;
+                continue;
+            }
+            PUNCT => {
+                emit(&bytes[i..i + 1]);
+                i += 1;
+                continue;
+            }
+            NON_ASCII => {
+                // `text` is valid UTF-8 and `i` is a char boundary, so a char is there.
+                let Some(c) = text[i..].chars().next() else {
+                    break;
+                };
+                match classify(c) {
+                    Class::Space => {
+                        i += c.len_utf8();
+                        continue;
+                    }
+                    Class::Single => {
+                        let end = i + c.len_utf8();
+                        emit_normalized(&text[i..end], lowercase, false, scratch, &mut emit);
+                        i = end;
+                        continue;
+                    }
+                    Class::Word => {}
+                }
+            }
+            _ => {}
+        }
+        // A word starts at `i`.
+        let start = i;
+        let mut ascii_only = true;
+        let mut has_upper = false;
+        while i < n {
+            let b = bytes[i];
+            match ASCII_CLASS[b as usize] {
+                WORD => {
+                    has_upper |= b.is_ascii_uppercase();
+                    i += 1;
+                }
+                NON_ASCII => {
+                    let Some(c) = text[i..].chars().next() else {
+                        break;
+                    };
+                    if classify(c) != Class::Word {
+                        break;
+                    }
+                    ascii_only = false;
+                    i += c.len_utf8();
+                }
+                _ => break,
+            }
+        }
+        let token = &text[start..i];
+        if !lowercase || (ascii_only && !has_upper) {
+            emit(token.as_bytes());
+        } else {
+            emit_normalized(token, lowercase, ascii_only, scratch, &mut emit);
+        }
+    }
+}
+
+#[inline]
+fn emit_normalized(
+    token: &str,
+    lowercase: bool,
+    ascii_only: bool,
+    scratch: &mut Vec<u8>,
+    emit: &mut impl FnMut(&[u8]),
+) {
+    if !lowercase {
+        emit(token.as_bytes());
+        return;
+    }
+    scratch.clear();
+    if ascii_only {
+        scratch.extend(token.bytes().map(|b| b.to_ascii_lowercase()));
+    } else {
+        for c in token.chars() {
+            push_lower(c, scratch);
+        }
+    }
+    emit(scratch);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toks(t: Tokenizer, s: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut scratch = Vec::new();
+        t.tokenize(s, &mut scratch, |b| {
+            out.push(String::from_utf8(b.to_vec()).unwrap())
+        });
+        out
+    }
+
+    #[test]
+    fn whitespace_like_kenlm() {
+        assert_eq!(toks(Tokenizer::Whitespace, " a\tb  c\r"), ["a", "b", "c"]);
+        assert_eq!(toks(Tokenizer::Whitespace, "Straße, x"), ["Straße,", "x"]);
+        assert!(toks(Tokenizer::Whitespace, "  \t ").is_empty());
+    }
+
+    #[test]
+    fn words_split_punctuation() {
+        let t = Tokenizer::Words { lowercase: false };
+        assert_eq!(
+            toks(t, "In the beginning, God's."),
+            ["In", "the", "beginning", ",", "God", "'", "s", "."]
+        );
+        assert_eq!(toks(t, "naïve café—ok"), ["naïve", "café", "—", "ok"]);
+        assert_eq!(toks(t, "日本語 text"), ["日", "本", "語", "text"]);
+        assert_eq!(toks(t, "a\u{00a0}b"), ["a", "b"]);
+        assert_eq!(toks(t, "e\u{0301}t\u{00e9}"), ["e\u{0301}t\u{00e9}"]);
+        assert_eq!(toks(t, "«x»"), ["«", "x", "»"]);
+    }
+
+    #[test]
+    fn words_lowercase() {
+        let t = Tokenizer::Words { lowercase: true };
+        assert_eq!(
+            toks(t, "The ÉCOLE, Straße"),
+            ["the", "école", ",", "straße"]
+        );
+        assert_eq!(toks(t, "ΣΟΦΙΑ"), ["σοφια"]);
+    }
+}
