@@ -20,10 +20,12 @@ from monofact.floors import (
     multiple_choice_bound,
 )
 from monofact.grading import BENCHMARKS, Grades, benchmarks, grade
+from monofact.lm import Choices, NGramModel
 from monofact.report import ReportPaths, report
 
 __all__ = [
     "BENCHMARKS",
+    "Choices",
     "ConfigError",
     "Corpus",
     "Counts",
@@ -32,6 +34,7 @@ __all__ = [
     "Grades",
     "InputError",
     "MonofactError",
+    "NGramModel",
     "ReportPaths",
     "ResourceError",
     "__version__",
