@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run -p monofact-core --release --example lm_bench -- count CORPUS ORDER COUNTS.bin
 //! cargo run -p monofact-core --release --example lm_bench -- fit COUNTS.bin OUT.arpa [QUERY_CORPUS]
+//! cargo run -p monofact-core --release --example lm_bench -- engine CORPUS ORDER OUT.arpa
 //! ```
 //! `count` uses the simple `lm::count_sentences` (the counting engine is the fast path) and saves
 //! the raw counts, so `fit` measures estimation + ARPA writing (and peak memory) alone.
@@ -133,6 +134,47 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
             save(&raw, &args[4])?;
         }
+        Some("engine") if args.len() == 5 => {
+            // The whole pipeline: the counting engine, then estimation and ARPA writing.
+            use monofact_core::count::{count_ngrams, export::KeyFilter, CountOptions};
+            use monofact_core::progress::Progress;
+            use monofact_core::source::{discover, Corpus, SourceOptions};
+            use monofact_core::tokenize::Tokenizer;
+            let order: usize = args[3].parse()?;
+            let t0 = Instant::now();
+            let c0 = cpu_seconds();
+            let src = SourceOptions::default();
+            let corpus = Corpus::Files(discover(std::slice::from_ref(&args[2]), &src)?);
+            let opts = CountOptions {
+                n: order,
+                pad: true,
+                tokenizer: Tokenizer::Whitespace,
+                ..Default::default()
+            };
+            let counts = count_ngrams(&corpus, &src, &opts, &Progress::new())?;
+            let t1 = Instant::now();
+            let keys = counts.keys(&KeyFilter::default());
+            drop(counts);
+            let raw = RawCounts::from_exported(keys)?;
+            let t2 = Instant::now();
+            let c2 = cpu_seconds();
+            let model = lm::estimate_owned(raw, &FitOptions::default())?;
+            let t3 = Instant::now();
+            model.write_arpa_file(&args[4])?;
+            let t4 = Instant::now();
+            eprintln!(
+                "engine count {:?}, export {:?}, estimate {:?}, write ARPA {:?}: total {:?} (cpu: count+export {:.2} s, estimate+write {:.2} s); model {:?}; peak RSS {:.0} MB",
+                t1 - t0,
+                t2 - t1,
+                t3 - t2,
+                t4 - t3,
+                t4 - t0,
+                c2 - c0,
+                cpu_seconds() - c2,
+                model.ngram_counts(),
+                peak_rss_mb()
+            );
+        }
         Some("fit") if args.len() >= 4 => {
             let mut raw = load(&args[2])?;
             if std::env::var_os("LM_SHUFFLE").is_some() {
@@ -200,7 +242,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         _ => {
-            eprintln!("usage: lm_bench count CORPUS ORDER COUNTS.bin | fit COUNTS.bin OUT.arpa [QUERY_CORPUS]");
+            eprintln!(
+                "usage: lm_bench count CORPUS ORDER COUNTS.bin | fit COUNTS.bin OUT.arpa [QUERY_CORPUS] | engine CORPUS ORDER OUT.arpa"
+            );
             std::process::exit(2);
         }
     }

@@ -361,9 +361,10 @@ proptest! {
         let _ = Model::read_arpa(&dup[..], "x");
     }
 
-    /// Random raw counts: the estimator returns a model or an error, never panics.
+    /// Random raw counts: the estimator returns a model or an error, never panics (counts up to
+    /// u64::MAX included).
     #[test]
-    fn random_raw_counts_never_panic(order in 1usize..=4, grams in prop::collection::vec(0u32..6, 0..40), counts in prop::collection::vec(0u64..4, 0..12)) {
+    fn random_raw_counts_never_panic(order in 1usize..=4, grams in prop::collection::vec(0u32..6, 0..40), counts in prop::collection::vec(prop_oneof![0u64..4, Just(u64::MAX)], 0..12)) {
         let vocab: Vec<String> = ["<unk>", "<s>", "</s>", "a", "b", "c"].iter().map(|s| s.to_string()).collect();
         let n = (grams.len() / order).min(counts.len());
         let raw = RawCounts { order, vocab, bos: 1, eos: 2, grams: grams[..n * order].to_vec(), counts: counts[..n].to_vec() };
@@ -399,4 +400,34 @@ fn errors_map_into_core_errors() {
     );
     let e: monofact_core::CoreError = lm::count_sentences(["a"], 9).expect_err("bad").into();
     assert!(matches!(e, monofact_core::CoreError::Config(_)));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 100, .. ProptestConfig::default() })]
+
+    /// Valid padded counts with some counts near u64::MAX: no overflow panic (debug builds check).
+    #[test]
+    fn huge_counts_never_panic(
+        lines in prop::collection::vec(prop::collection::vec(prop_oneof![Just("a"), Just("b"), Just("c")], 0..6), 1..12),
+        order in 1usize..=4,
+        huge in prop::collection::vec(any::<prop::sample::Index>(), 0..4),
+        prune in any::<bool>(),
+    ) {
+        let text: Vec<String> = lines.iter().map(|l| l.join(" ")).collect();
+        let mut raw = lm::count_sentences(text.iter().map(String::as_str), order).expect("count");
+        for h in &huge {
+            let i = h.index(raw.counts.len());
+            raw.counts[i] = u64::MAX - 1;
+        }
+        let opts = FitOptions {
+            discount_fallback: Some(FitOptions::LMPLZ_FALLBACK),
+            prune: if prune { vec![0, 1] } else { Vec::new() },
+            ..FitOptions::default()
+        };
+        if let Ok(m) = lm::estimate(&raw, &opts) {
+            let _ = m.score_sentence("a b c", true, true);
+            let _ = m.generate("a", &lm::GenerateOptions { max_tokens: 5, ..Default::default() });
+            let _ = m.to_arpa_string();
+        }
+    }
 }

@@ -124,3 +124,45 @@ fn kjv_trigram_model_equals_lmplz() {
     sorted_once.sort_unstable();
     assert_eq!(sorted_ours.len(), sorted_once.len());
 }
+
+/// The counting engine's padded counts plug straight into the estimator and give the same model.
+#[test]
+fn engine_counts_give_the_same_model() {
+    use monofact_core::count::{count_ngrams, export::KeyFilter, CountOptions};
+    use monofact_core::progress::Progress;
+    use monofact_core::source::{discover, Corpus, SourceOptions};
+    use monofact_core::tokenize::Tokenizer;
+
+    let path = kjv_dir().join("kjv.tok.txt").to_string_lossy().into_owned();
+    let src = SourceOptions::default();
+    let corpus = Corpus::Files(discover(std::slice::from_ref(&path), &src).expect("discover"));
+    let opts = CountOptions {
+        n: 3,
+        pad: true,
+        tokenizer: Tokenizer::Whitespace,
+        ..Default::default()
+    };
+    let t0 = Instant::now();
+    let counts = count_ngrams(&corpus, &src, &opts, &Progress::new()).expect("count");
+    let keys = counts.keys(&KeyFilter::default());
+    let raw = lm::RawCounts::from_exported(keys).expect("raw counts");
+    let t1 = Instant::now();
+    let model = lm::estimate_owned(raw, &FitOptions::default()).expect("estimate");
+    let arpa = model.to_arpa_string().expect("write");
+    eprintln!(
+        "engine count + export {:?}, estimate + write {:?}",
+        t1 - t0,
+        t1.elapsed()
+    );
+    assert_eq!(model.ngram_counts(), vec![12566, 141365, 398572]);
+
+    let text = std::fs::read_to_string(kjv_dir().join("kjv.tok.txt")).expect("read");
+    let simple = lm::count_sentences(text.lines(), 3).expect("count");
+    let reference = lm::estimate(&simple, &FitOptions::default()).expect("estimate");
+    let mut a: Vec<&str> = arpa.lines().collect();
+    let other = reference.to_arpa_string().expect("write");
+    let mut b: Vec<&str> = other.lines().collect();
+    a.sort_unstable();
+    b.sort_unstable();
+    assert!(a == b, "the two count paths give different models");
+}

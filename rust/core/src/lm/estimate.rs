@@ -342,9 +342,9 @@ impl<K: Key> OrderStats<'_, K> {
         let mut normalizer = 0u64;
         while end < self.keys.len() && (self.unigram || self.keys[end].context(self.bits) == ctx) {
             let a = self.counts[end];
-            denom += a;
+            denom = denom.saturating_add(a);
             if !self.pruned.is_empty() && self.pruned[end] {
-                normalizer += a;
+                normalizer = normalizer.saturating_add(a);
             } else if a > 0 {
                 kinds[a.min(3) as usize] += 1;
             }
@@ -412,7 +412,7 @@ fn run<K: Key, V: OutValue>(
         // Duplicate n-grams (should not happen) are summed.
         top.dedup_by(|next, kept| {
             if next.0 == kept.0 {
-                kept.1 += next.1;
+                kept.1 = kept.1.saturating_add(next.1);
                 true
             } else {
                 false
@@ -489,14 +489,14 @@ fn run<K: Key, V: OutValue>(
             }
             if tag & BOS_TAG != 0 {
                 let c = collapsed[k - 1][(tag & !BOS_TAG) as usize].1;
-                counts[pos] += c;
+                counts[pos] = counts[pos].saturating_add(c);
                 if pruning {
-                    actual[pos] += c;
+                    actual[pos] = actual[pos].saturating_add(c);
                 }
             } else {
                 counts[pos] += 1;
                 if pruning {
-                    actual[pos] += upper.actual[tag as usize];
+                    actual[pos] = actual[pos].saturating_add(upper.actual[tag as usize]);
                 }
                 suffix_of_upper[tag as usize] = pos as u32;
             }

@@ -186,6 +186,35 @@ impl RawCounts {
     pub fn is_empty(&self) -> bool {
         self.counts.is_empty()
     }
+
+    /// Takes the counting engine's exported keys (counted with `pad: true` and `n` = the model
+    /// order, all keys: no count filter) without copying the n-grams.
+    pub fn from_exported(keys: crate::count::export::ExportedKeys) -> Result<RawCounts, LmError> {
+        let mut vocab = Vec::with_capacity(keys.vocab.len());
+        for id in 0..keys.vocab.len() {
+            let bytes = keys.vocab.get(id as u32);
+            let word = std::str::from_utf8(bytes).map_err(|_| {
+                LmError::BadCounts(format!("token {id} is not valid UTF-8: {bytes:?}"))
+            })?;
+            vocab.push(word.to_string());
+        }
+        let find = |w: &str| {
+            vocab.iter().position(|x| x == w).map(|i| i as u32).ok_or_else(|| {
+                LmError::BadCounts(format!(
+                    "the counted vocabulary has no {w}: count with pad=true (KenLM sentence padding)"
+                ))
+            })
+        };
+        let (bos, eos) = (find(BOS)?, find(EOS)?);
+        Ok(RawCounts {
+            order: keys.n,
+            vocab,
+            bos,
+            eos,
+            grams: keys.ids,
+            counts: keys.counts,
+        })
+    }
 }
 
 /// Options of [`estimate`], after lmplz's flags.
