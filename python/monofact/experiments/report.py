@@ -1,0 +1,337 @@
+"""Tables, figures and the HTML + JSON report of the arbitrary-facts experiment."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from monofact.experiments.arbitrary_facts import Result
+from monofact.report.figures import COLORS, DPI, _style
+
+__all__ = ["format_table", "jsonable", "summary_rows", "write_report"]
+
+
+def _mean(xs: Sequence[float]) -> float:
+    v = [x for x in xs if x is not None and not math.isnan(x)]
+    return float(np.mean(v)) if v else float("nan")
+
+
+def _sd(xs: Sequence[float]) -> float:
+    v = [x for x in xs if x is not None and not math.isnan(x)]
+    return float(np.std(v, ddof=1)) if len(v) > 1 else float("nan")
+
+
+def jsonable(x: Any) -> Any:
+    """``x`` with NaN/inf floats as None and numpy scalars as Python numbers (strict JSON)."""
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [jsonable(v) for v in x]
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def summary_rows(result: Result) -> list[dict[str, Any]]:
+    """One row per (exponent, model, decoding): means over seeds (and the seed-to-seed sd of the
+    error), with the status of every check of that group."""
+    groups: dict[tuple[float, str, str], list[dict[str, Any]]] = {}
+    for r in result.rows:
+        groups.setdefault((r["exponent"], r["model"], r["decoding"]), []).append(r)
+    failed = {
+        (c.get("seed"), c.get("exponent"), c.get("model"), c.get("decoding"))
+        for c in result.violations
+    }
+    out = []
+    for (exp, model, dec), rows in groups.items():
+        errs = [r["err"] for r in rows]
+        bad = any((r["seed"], exp, model, dec) in failed for r in rows)
+        vac = all(r["lower_vacuous"] for r in rows)
+        out.append(
+            {
+                "exponent": exp,
+                "model": model,
+                "decoding": dec,
+                "seeds": len(rows),
+                "samples": rows[0]["samples"],
+                "sr": _mean([r["singleton_rate"] for r in rows]),
+                "E_sr": _mean([r["expected_singleton_rate"] for r in rows]),
+                "err": _mean(errs),
+                "err_sd": _sd(errs),
+                "E_err_memorizer": _mean([r["expected_memorizer_error"] for r in rows]),
+                "delta": _mean([r["delta"] for r in rows]),
+                "lower": _mean([r["lower"] for r in rows]),
+                "asymptotic": _mean([r["asymptotic"] for r in rows]),
+                "upper": _mean([r["upper"] for r in rows]),
+                "theorem1": _mean([r["theorem1_bound"] for r in rows]),
+                "status": "VIOLATION" if bad else ("lower vacuous" if vac else "ok"),
+            }
+        )
+    return out
+
+
+_COLS = [
+    ("exponent", "s", "{:g}"),
+    ("model", "model", "{}"),
+    ("decoding", "decoding", "{}"),
+    ("sr", "sr", "{:.4f}"),
+    ("E_sr", "E[sr]", "{:.4f}"),
+    ("err", "err", "{:.4f}"),
+    ("err_sd", "sd", "{:.4f}"),
+    ("E_err_memorizer", "E[err] mem.", "{:.4f}"),
+    ("delta", "delta", "{:.3f}"),
+    ("lower", "Thm2 lower", "{:+.3f}"),
+    ("asymptotic", "asympt. floor", "{:+.3f}"),
+    ("upper", "Thm2 upper", "{:.3f}"),
+    ("theorem1", "Thm1 bound", "{:+.3f}"),
+    ("status", "status", "{}"),
+]
+
+
+def _cell(fmt: str, v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return fmt.format(v)
+
+
+def format_table(rows: Sequence[dict[str, Any]], markdown: bool = False) -> str:
+    """The summary table as aligned text, or as a Markdown table."""
+    head = [h for _, h, _ in _COLS]
+    body = [[_cell(f, r[k]) for k, _, f in _COLS] for r in rows]
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(b) + " |" for b in body]
+        return "\n".join(lines)
+    widths = [max(len(x) for x in col) for col in zip(head, *body)]
+    fmt = "  ".join(f"{{:>{w}}}" for w in widths)
+    return "\n".join([fmt.format(*head), *(fmt.format(*b) for b in body)])
+
+
+def _png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def _fig_bounds(result: Result) -> bytes:
+    with _style():
+        exps = sorted({r["exponent"] for r in result.rows})
+        fig = Figure(figsize=(8.5, 3.6 * max(1, len(exps))), layout="constrained")
+        axes = fig.subplots(len(exps), 1, squeeze=False)[:, 0]
+        for ax, exp in zip(axes, exps):
+            rows = [r for r in result.rows if r["exponent"] == exp]
+            labels = list(dict.fromkeys(f"{r['model']}\n{r['decoding']}" for r in rows))
+            x = {lab: i for i, lab in enumerate(labels)}
+            for r in rows:
+                lab = f"{r['model']}\n{r['decoding']}"
+                color = COLORS[0] if r["decoding"] == "sampled" else COLORS[1]
+                ax.plot(x[lab], r["err"], "o", color=color, ms=5, alpha=0.8)
+                lo = r["lower"]
+                ax.plot(x[lab], lo, "_", color="#dc2626", ms=16, mew=2)
+                if not math.isnan(r["theorem1_bound"]):
+                    ax.plot(x[lab], r["theorem1_bound"], "x", color=COLORS[3], ms=6)
+            sr = _mean([r["singleton_rate"] for r in rows])
+            up = _mean([r["upper"] for r in rows])
+            asym0 = _mean([r["singleton_rate"] - 2 / 364 for r in rows])
+            ax.axhline(up, color=COLORS[2], ls="--", lw=1.2, label=f"Thm 2 upper {up:.3f}")
+            ax.axhline(
+                asym0,
+                color="#6b7280",
+                ls=":",
+                lw=1.2,
+                label=f"asymptotic floor (delta=0) {asym0:.3f}",
+            )
+            ax.axhline(sr, color="#9ca3af", ls="-", lw=0.8, label=f"sr {sr:.3f}")
+            ax.plot([], [], "o", color=COLORS[0], label="measured err, sampling")
+            ax.plot([], [], "o", color=COLORS[1], label="measured err, greedy")
+            ax.plot([], [], "_", color="#dc2626", mew=2, label="Thm 2 guaranteed lower (own delta)")
+            ax.plot([], [], "x", color=COLORS[3], label="Thm 1 bound")
+            ax.set_xticks(range(len(labels)), labels, fontsize=7.5)
+            ax.set_ylim(max(-0.5, min(0.0, ax.get_ylim()[0])), min(1.05, ax.get_ylim()[1]))
+            ax.set_ylabel("error rate")
+            ax.set_title(f"Zipf exponent {exp:g}: measured error vs the bounds (all seeds)")
+            ax.legend(fontsize=7, loc="upper right", ncol=2)
+        return _png(fig)
+
+
+def _fig_growth(result: Result) -> bytes:
+    with _style():
+        fig = Figure(figsize=(8.5, 4.2), layout="constrained")
+        ax = fig.add_subplot()
+        for i, exp in enumerate(sorted({g["exponent"] for g in result.growth})):
+            rows = [g for g in result.growth if g["exponent"] == exp]
+            n = [g["samples"] for g in rows]
+            c = COLORS[i % len(COLORS)]
+            ax.plot(
+                n,
+                [g["memorizer_err"] for g in rows],
+                "o-",
+                color=c,
+                label=f"s={exp:g} memorizer err",
+            )
+            ax.plot(
+                n,
+                [g["singleton_rate"] for g in rows],
+                "s--",
+                color=c,
+                alpha=0.6,
+                label=f"s={exp:g} sr",
+            )
+            ax.plot(n, [g["lower"] for g in rows], ":", color=c, label=f"s={exp:g} Thm 2 lower")
+            ex = [
+                (g["samples"], g["extrapolated_singleton_rate"])
+                for g in rows
+                if g["extrapolated_singleton_rate"] is not None
+            ]
+            if ex:
+                ax.plot(
+                    *zip(*ex),
+                    "^",
+                    color=c,
+                    mfc="none",
+                    ms=8,
+                    label=f"s={exp:g} sr extrapolated from N/2",
+                )
+        ax.set_xscale("log")
+        ax.set_ylim(-0.3, 1.0)
+        ax.axhline(0, color="#111827", lw=0.6)
+        ax.set_xlabel("training samples N (prefixes of one corpus)")
+        ax.set_ylabel("rate")
+        ax.set_title("As the corpus grows: error, singleton rate, bound, extrapolation")
+        ax.legend(fontsize=7, ncol=2)
+        return _png(fig)
+
+
+def _fig_grading(result: Result) -> bytes:
+    with _style():
+        fig = Figure(figsize=(8.5, 3.8), layout="constrained")
+        ax = fig.add_subplot()
+        keys = ["binary_score"] + [k for k in result.grading[0] if k.startswith("score_t")]
+        width = 0.8 / len(result.grading)
+        for i, row in enumerate(result.grading):
+            xs = np.arange(len(keys)) + i * width
+            ax.bar(
+                xs,
+                [max(row[k], -1.5) for k in keys],
+                width,
+                label=row["policy"],
+                color=COLORS[i % len(COLORS)],
+            )
+        ax.set_xticks(
+            np.arange(len(keys)) + 0.4 - width / 2,
+            ["binary"] + [k.replace("score_", "target ") for k in keys[1:]],
+        )
+        ax.axhline(0, color="#111827", lw=0.6)
+        ax.set_ylabel("mean score (clipped at -1.5)")
+        ax.set_title("Guessing vs abstaining: binary grading and confidence targets")
+        ax.legend(fontsize=7)
+        return _png(fig)
+
+
+def _html_table(rows: Sequence[dict[str, Any]], cols: Sequence[str] | None = None) -> str:
+    if not rows:
+        return "<p><em>none</em></p>"
+    cols = list(cols or rows[0].keys())
+
+    def f(v: Any) -> str:
+        if isinstance(v, float):
+            return "-" if math.isnan(v) else f"{v:.4g}"
+        return html.escape(str(v))
+
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    body = "".join(
+        "<tr"
+        + (' class="bad"' if r.get("status") == "VIOLATION" or r.get("passed") is False else "")
+        + ">"
+        + "".join(f"<td>{f(r.get(c))}</td>" for c in cols)
+        + "</tr>"
+        for r in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _img(data: bytes, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
+
+
+_HEAD = (
+    "<!doctype html><html><head><meta charset='utf-8'><title>monofact experiment: "
+    "arbitrary facts</title><style>body{font-family:sans-serif;max-width:1100px;margin:2em "
+    "auto;color:#111827}table{border-collapse:collapse;font-size:12px;margin:1em 0}"
+    "td,th{border:1px solid #e5e7eb;padding:3px 6px;text-align:right}th{background:#f3f4f6}"
+    ".bad{color:#b91c1c;background:#fee2e2}.ok{color:#15803d}img{max-width:100%}</style>"
+    "</head><body>"
+)
+
+
+def write_report(result: Result, out: str | Path) -> dict[str, Path]:
+    """Write ``report.html`` (tables, inline figures), ``results.json`` and the figures' PNGs."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    figs = {"bounds": _fig_bounds(result)}
+    if result.growth:
+        figs["growth"] = _fig_growth(result)
+    if result.grading:
+        figs["grading"] = _fig_grading(result)
+    paths: dict[str, Path] = {}
+    for name, data in figs.items():
+        p = out / f"{name}.png"
+        p.write_bytes(data)
+        paths[name] = p
+    js = out / "results.json"
+    js.write_text(json.dumps(jsonable(result.to_dict()), indent=1) + "\n")
+    paths["json"] = js
+    summ = summary_rows(result)
+    viol = result.violations
+    banner = (
+        '<p class="bad"><strong>VIOLATION: a measured error fell outside a non-vacuous bound '
+        f"({len(viol)} failed check(s), listed below).</strong></p>"
+        if viol
+        else f'<p class="ok">All {len(result.checks)} checks passed.</p>'
+    )
+    cfg = result.config
+    parts = [
+        _HEAD,
+        "<h1>Does the floor hold? The arbitrary-facts experiment</h1>",
+        (
+            f"<p>K = {cfg.subjects:,} subjects, N = {cfg.samples:,} samples, alpha = {cfg.alpha}, "
+            f"{cfg.law} exponents {list(cfg.exponents)}, seeds {list(cfg.seeds)}; "
+            f"n-gram models: {'yes' if result.ngram_available else 'not available'}; "
+            f"{result.seconds:.1f} s.</p>"
+        ),
+        banner,
+        *(f"<p><em>{html.escape(n)}</em></p>" for n in result.notes),
+        "<h2>Measured error vs the bounds (means over seeds)</h2>",
+        _html_table(summ),
+        _img(figs["bounds"], "measured error vs bounds"),
+        "<h2>As the corpus grows</h2>",
+        _html_table(result.growth),
+    ]
+    if "growth" in figs:
+        parts.append(_img(figs["growth"], "growth"))
+    parts += ["<h2>Theorem 3: she/he</h2>", _html_table(result.theorem3)]
+    parts += ["<h2>Grading: guessing vs abstaining</h2>", _html_table(result.grading)]
+    if "grading" in figs:
+        parts.append(_img(figs["grading"], "grading"))
+    parts += [
+        "<h2>Checks</h2>",
+        _html_table(result.checks),
+        "<h2>All rows</h2>",
+        _html_table(result.rows),
+        "</body></html>",
+    ]
+    page = out / "report.html"
+    page.write_text("\n".join(parts))
+    paths["html"] = page
+    return paths
