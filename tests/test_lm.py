@@ -6,11 +6,10 @@ from __future__ import annotations
 import lzma
 from pathlib import Path
 
+import monofact as mf
 import pyarrow as pa
 import pytest
 from conftest import KJV
-
-import monofact as mf
 from monofact import ConfigError, InputError
 
 
@@ -163,18 +162,32 @@ def test_she_he_trigram_cannot_tell(tmp_path):
     corpus = [
         "she lost it and was completely out of her mind",
         "he lost it and was completely out of his mind",
+        "she was completely out of her mind",
+        "he was completely out of his mind",
     ] * 3 + ["the cat sat on the mat", "a dog ran out of the house", "she said it was his"] * 2
-    prompts = ["she lost it and was completely out of", "he lost it and was completely out of"]
+    full = ["she lost it and was completely out of", "he lost it and was completely out of"]
+    short = ["she was completely out of", "he was completely out of"]
     choices = [["her mind", "his mind"], ["her mind", "his mind"]]
-    tri = mf.NGramModel.fit(pa.table({"text": corpus}), order=3, discount_fallback=True, progress="none")
-    six = mf.NGramModel.fit(pa.table({"text": corpus}), order=6, discount_fallback=True, progress="none")
-    r3 = tri.choose(prompts, choices, answers=[0, 1])
-    r6 = six.choose(prompts, choices, answers=[0, 1])
-    # A trigram model sees only "out of": both prompts get the same pick, so one is wrong.
-    assert r3.picks[0] == r3.picks[1]
-    assert r3.error_rate is not None and r3.error_rate >= 0.5
-    assert r3.error_rate >= mf.multiple_choice_bound(choices=2, opt=0.5)
+    tri = mf.NGramModel.fit(
+        pa.table({"text": corpus}), order=3, discount_fallback=True, progress="none"
+    )
+    six = mf.NGramModel.fit(
+        pa.table({"text": corpus}), order=6, discount_fallback=True, progress="none"
+    )
+    for prompts in (full, short):
+        r3 = tri.choose(prompts, choices, answers=[0, 1])
+        # A trigram model sees only "out of": the same scores for both prompts, the same pick,
+        # so it errs on one of the two (KNVZ Corollary 2: error >= 1/2).
+        assert r3.log10_probs[0] == r3.log10_probs[1]
+        assert r3.error_rate is not None and r3.error_rate >= 0.5
+        assert r3.error_rate >= mf.multiple_choice_bound(choices=2, opt=0.5)
+    # An order-6 model sees five words back: enough when "she"/"he" is among them.
+    r6 = six.choose(short, choices, answers=[0, 1])
     assert r6.picks == [0, 1] and r6.error_rate == 0.0
+    # In the paper's full sentences "she"/"he" is 8 words before "her"/"his": only an order-9
+    # model could see it, so order 6 still ties there.
+    full6 = six.choose(full, choices)
+    assert full6.log10_probs[0] == full6.log10_probs[1]
 
 
 def test_generate_is_seeded_and_greedy_is_deterministic(kjv_model):
@@ -205,7 +218,9 @@ def test_bad_input(tmp_path):
     with pytest.raises(ConfigError, match="discount"):
         mf.NGramModel.fit(pa.table({"text": ["a b c"]}), order=3, progress="none")
     with pytest.raises(ConfigError, match="reserved|<s>"):
-        mf.NGramModel.fit(pa.table({"text": ["a <s> b"] * 20}), order=2, discount_fallback=True, progress="none")
+        mf.NGramModel.fit(
+            pa.table({"text": ["a <s> b"] * 20}), order=2, discount_fallback=True, progress="none"
+        )
     bad = tmp_path / "bad.arpa"
     bad.write_text("\\data\\\nngram 1=2\n\n\\1-grams:\n-1.0\t<s>\nnot a number\tx\n\\end\\\n")
     with pytest.raises(InputError, match=r"bad\.arpa.*line"):

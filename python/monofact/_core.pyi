@@ -5,11 +5,14 @@ from typing import Any, final
 
 __all__ = [
     "FactCounts",
+    "NGramModel",
     "NgramCounts",
     "__version__",
     "count_fact_records",
     "count_facts",
     "count_ngrams",
+    "fit_ngram_model",
+    "load_arpa",
 ]
 __version__: str
 
@@ -79,3 +82,54 @@ def count_facts(
 def count_fact_records(
     records: Any, *, idk: list[str] = ..., count_by: str = "mention"
 ) -> FactCounts: ...
+
+@final
+class NGramModel:
+    @property
+    def order(self) -> int: ...
+    def ngram_counts(self) -> list[int]: ...
+    def discounts(self) -> list[tuple[float, float, float]]: ...
+    def vocabulary(self) -> list[str]: ...
+    def tokenizer(self) -> str | None: ...
+    def save_arpa(self, path: str) -> None: ...
+    def score(
+        self, sentences: list[str], bos: bool = True, eos: bool = True
+    ) -> list[tuple[float, list[float], int]]: ...
+    def perplexity(
+        self, sentences: list[str], bos: bool = True, eos: bool = True
+    ) -> dict[str, Any]: ...
+    def generate(
+        self,
+        prefixes: list[str],
+        max_tokens: int = 50,
+        greedy: bool = False,
+        seed: int = 0,
+        bos: bool = True,
+    ) -> list[tuple[list[str], bool, float]]: ...
+    def choose(
+        self, prompts: list[str], choices: list[list[str]], eos: bool = False
+    ) -> list[tuple[int, list[float]]]: ...
+
+def load_arpa(path: str) -> NGramModel: ...
+def fit_ngram_model(
+    paths: list[str] | None = None,
+    table: Any = None,
+    *,
+    order: int = 3,
+    tokenizer: str = "whitespace",
+    lowercase: bool = False,
+    interpolate_unigrams: bool = True,
+    discount_fallback: tuple[float, float, float] | None = None,
+    prune: list[int] = ...,
+    threads: int = 0,
+    memory_bytes: int | None = None,
+    format: str | None = None,
+    compression: str | None = None,
+    doc_per: str = "line",
+    text_field: str = "text",
+    on_invalid: str = "replace",
+    on_bad_record: str = "error",
+    max_document_bytes: int = ...,
+    shard_bytes: int = 0,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+) -> NGramModel: ...

@@ -138,9 +138,7 @@ class NGramModel:
         """The words of the model, ``<unk>``, ``<s>`` and ``</s>`` included."""
         return list(self._inner.vocabulary())
 
-    def log10_prob(
-        self, sentences: str | Sequence[str], bos: bool = True, eos: bool = True
-    ) -> Any:
+    def log10_prob(self, sentences: str | Sequence[str], bos: bool = True, eos: bool = True) -> Any:
         """log10 probability of a sentence (a float) or of each of many (a list), from ``<s>``
         through ``</s>`` unless ``bos``/``eos`` say otherwise. Unknown words score as ``<unk>``."""
         texts, single = _sentences(sentences)
@@ -155,7 +153,9 @@ class NGramModel:
         per = [s[1] for s in self._inner.score(texts, bos=bos, eos=eos)]
         return per[0] if single else per
 
-    def perplexity(self, sentences: str | Sequence[str], bos: bool = True, eos: bool = True) -> float:
+    def perplexity(
+        self, sentences: str | Sequence[str], bos: bool = True, eos: bool = True
+    ) -> float:
         """Perplexity over sentences, as KenLM's ``query`` reports it (OOVs included)."""
         texts, _ = _sentences(sentences)
         return float(self._inner.perplexity(texts, bos=bos, eos=eos)["perplexity"])
@@ -187,11 +187,11 @@ class NGramModel:
         """Multiple choice (KNVZ Theorem 3): score every choice as a continuation of its prompt
         and pick the most probable; with ``answers`` (index of the right choice per prompt) also
         the error rate."""
-        prompts = list(prompts)
-        choices = [list(c) for c in choices]
-        if answers is not None and len(answers) != len(prompts):
-            raise ConfigError(f"{len(prompts)} prompts but {len(answers)} answers")
-        got = self._inner.choose(prompts, choices, eos=eos)
+        prompt_list = list(prompts)
+        choice_lists = [list(c) for c in choices]
+        if answers is not None and len(answers) != len(prompt_list):
+            raise ConfigError(f"{len(prompt_list)} prompts but {len(answers)} answers")
+        got = self._inner.choose(prompt_list, choice_lists, eos=eos)
         picks = [p for p, _ in got]
         probs = [list(lp) for _, lp in got]
         error = None
