@@ -100,3 +100,15 @@ def test_exit_codes(tmp_path: Path, capsys):
     assert main([]) == 2
     p = run("--version")
     assert p.returncode == 0 and p.stdout.startswith("monofact ")
+
+
+def test_lm_fit_and_score(kjv_tok, tmp_path: Path, capsys):
+    arpa = tmp_path / "kjv.arpa"
+    assert main(["lm", "fit", str(kjv_tok), "--order", "2", "--out", str(arpa), "--progress", "none"]) == 0
+    assert "2-grams 141,365" in capsys.readouterr().out
+    held = tmp_path / "held.txt"
+    held.write_text("in the beginning god created the heaven and the earth .\nunknownword here\n")
+    assert main(["lm", "score", str(arpa), str(held), "--format", "json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["sentences"] == 2 and all(s < 0 for s in d["log10_probs"]) and d["perplexity"] > 1
+    assert main(["lm", "score", str(tmp_path / "missing.arpa"), str(held)]) == 2

@@ -151,6 +151,61 @@ def _cmd_count(a: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_lm_fit(a: argparse.Namespace) -> int:
+    from monofact.lm import NGramModel
+
+    prune = [int(x) for x in a.prune.split(",")] if a.prune else None
+    lm = NGramModel.fit(
+        a.paths,
+        order=a.order,
+        tokenizer=a.tokenizer,
+        lowercase=a.lowercase,
+        discount_fallback=a.discount_fallback,
+        prune=prune,
+        threads=a.threads,
+        memory=a.memory,
+        progress=a.progress,
+        **_reader_kwargs(a),
+    )
+    lm.save_arpa(a.out)
+    info = {
+        "order": lm.order,
+        "ngrams": lm.ngram_counts(),
+        "discounts": lm.discounts(),
+        "arpa": a.out,
+    }
+    if a.format == "json":
+        print(json.dumps(info))
+    else:
+        print(
+            f"order {lm.order} model: "
+            + ", ".join(f"{k + 1}-grams {c:,}" for k, c in enumerate(info["ngrams"]))
+        )
+        for k, (d1, d2, d3) in enumerate(lm.discounts()):
+            print(f"  order {k + 1} discounts D1={d1:.6g} D2={d2:.6g} D3+={d3:.6g}")
+        print(f"wrote {a.out}")
+    return 0
+
+
+def _cmd_lm_score(a: argparse.Namespace) -> int:
+    from monofact.lm import NGramModel
+
+    lm = NGramModel.load_arpa(a.model)
+    if a.text == "-":
+        lines = sys.stdin.read().splitlines()
+    else:
+        lines = Path(a.text).read_text(encoding="utf-8").splitlines()
+    scores = lm.log10_prob(lines)
+    ppl = lm.perplexity(lines) if lines else float("nan")
+    if a.format == "json":
+        print(json.dumps({"log10_probs": scores, "perplexity": ppl, "sentences": len(lines)}))
+    else:
+        for line, sc in zip(lines, scores):
+            print(f"{sc:.7g}\t{line}")
+        print(f"perplexity {ppl:.4f} over {len(lines):,} sentences", file=sys.stderr)
+    return 0
+
+
 FATHER_PATTERN = r"\b(?P<subject>[A-Z][a-z]+) the son of (?P<object>[A-Z][a-z]+)\b"
 
 
@@ -261,6 +316,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="monofact-demo-report", help="report directory")
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser(
+        "lm",
+        help="fit and score n-gram language models (modified Kneser-Ney, as KenLM)",
+        description="n-gram language models with KenLM's modified Kneser-Ney smoothing.",
+    )
+    lm_sub = p.add_subparsers(dest="lm_command", metavar="ACTION", required=True)
+    q = lm_sub.add_parser(
+        "fit",
+        help="fit a model and write it as ARPA",
+        epilog="example:\n  monofact lm fit corpus.txt --order 3 --out corpus.arpa",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    q.add_argument("paths", nargs="+", help="files, directories or globs (a sentence per line)")
+    q.add_argument("--order", type=int, default=3, help="model order 1..6 (default 3)")
+    q.add_argument("--out", required=True, help="ARPA file to write")
+    q.add_argument("--tokenizer", choices=["whitespace", "words"], default="whitespace")
+    q.add_argument("--lowercase", action="store_true")
+    q.add_argument("--discount-fallback", action="store_true", help="lmplz's fallback discounts")
+    q.add_argument("--prune", help="per-order count thresholds, e.g. 0,1,1")
+    _add_reader_flags(q)
+    _add_run_flags(q)
+    q.set_defaults(func=_cmd_lm_fit)
+    q = lm_sub.add_parser(
+        "score",
+        help="log10 probability of each line, and the perplexity",
+        epilog="example:\n  monofact lm score corpus.arpa heldout.txt",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    q.add_argument("model", help="ARPA file")
+    q.add_argument("text", help="text file, a sentence per line ('-' for standard input)")
+    q.add_argument("--format", choices=["table", "json"], default="table")
+    q.set_defaults(func=_cmd_lm_score)
 
     try:
         from monofact import _cli_analysis
