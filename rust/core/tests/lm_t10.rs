@@ -176,10 +176,3 @@ fn arpa_round_trip_is_exact() {
     let s = back.score_sentence("w0 w1 w0", true, true).expect("score");
     assert!(close(s.total, -2.7687252, 1e-6));
 }
-
-#[test]
-#[ignore]
-fn dump_t10_arpa() {
-    let model = fit(3);
-    model.write_arpa_file("/tmp/t10_rust.arpa").expect("write");
-}
