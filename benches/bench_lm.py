@@ -94,7 +94,6 @@ def main() -> int:
     )
 
     import kenlm
-
     import monofact as mf
 
     held = lines[-20000:]
