@@ -377,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         print(
             f"  {name:<46} {seconds:7.2f} s {nbytes / MB / seconds:8.1f} MB/s "
-            f"{nbytes / MB / cpu:8.1f} MB/cpu-s",
+            f"{nbytes / MB / cpu:8.1f} MB/cpu-s  {cpu / seconds:4.2f} cores busy",
             flush=True,
         )
 
@@ -457,9 +457,10 @@ def main(argv: list[str] | None = None) -> int:
         "counts agree (kb prefix, template)": kb_agree and tpl_agree,
     }
     print("\nsummary (wall-clock MB/s; MB per CPU-second is fairer on a loaded machine)")
-    print(f"  {'run':<46} {'MB/s':>9} {'MB/cpu-s':>9}")
+    print(f"  {'run':<46} {'MB/s':>9} {'MB/cpu-s':>9} {'cores busy':>10}")
     for name, r in results.items():
-        print(f"  {name:<46} {r['mb_per_s']:9.1f} {r['mb_per_cpu_s']:9.1f}")
+        busy = r["cpu_seconds"] / r["seconds"]
+        print(f"  {name:<46} {r['mb_per_s']:9.1f} {r['mb_per_cpu_s']:9.1f} {busy:10.2f}")
     for name, v in ratios.items():
         print(f"  ratio {name:<40} {v:9.1f}x")
     for name, ok in goals.items():
