@@ -57,7 +57,7 @@ class Config:
     exponents: tuple[float, ...] = (0.0, 0.5, 1.0)
     seeds: tuple[int, ...] = (0, 1, 2)
     ngram_orders: tuple[int, ...] = (2, 3, 4, 5, 6)
-    ngram_queries: int = 1000
+    ngram_queries: int = 500
     ngram_seeds: int = 1
     growth_fractions: tuple[float, ...] = (1 / 16, 1 / 8, 1 / 4, 1 / 2, 3 / 4, 1.0)
     ngram: bool = True
@@ -92,8 +92,14 @@ class Result:
 
     @property
     def violations(self) -> list[dict[str, Any]]:
-        """Failed checks."""
-        return [c for c in self.checks if not c["passed"]]
+        """Failed checks (a measured error outside a guaranteed, non-vacuous bound, or a
+        memorizer off its T6 expectation)."""
+        return [c for c in self.checks if not c["passed"] and not c.get("warning_only")]
+
+    @property
+    def warnings(self) -> list[dict[str, Any]]:
+        """Measured errors below the asymptotic floor (not a guarantee at finite N)."""
+        return [c for c in self.checks if not c["passed"] and c.get("warning_only")]
 
     @property
     def ok(self) -> bool:
@@ -113,6 +119,8 @@ class Result:
             "theorem3": self.theorem3,
             "grading": self.grading,
             "checks": self.checks,
+            "violations": len(self.violations),
+            "warnings": len(self.warnings),
             "notes": self.notes,
         }
 
@@ -229,6 +237,17 @@ def _checks_for(
                 "detail": f"err {row['err']:.4f} vs guaranteed lower {row['lower']:.4f}",
             }
         )
+    if row["err"] < row["asymptotic"]:
+        out.append(
+            {
+                "check": "asymptotic_floor",
+                "where": where,
+                "passed": False,
+                "warning_only": True,
+                "detail": f"err {row['err']:.4f} is BELOW the asymptotic floor "
+                f"{row['asymptotic']:.4f} (sr - 2/364 - delta; not guaranteed at this N)",
+            }
+        )
     if row["model"] == "memorizer" and row["decoding"] == "sampled":
         for name, val in (("err_model", row["err_model"]), ("err", row["err"])):
             out.append(
@@ -340,6 +359,28 @@ def run_growth(world: World, cfg: Config, result: Result, rng: np.random.Generat
         if math.isclose(frac, 0.5):
             half, n_half = f, n
         result.growth.append(row)
+        where = f"growth, seed {world.seed}, exponent {world.exponent:g}, N {n:,}, memorizer"
+        ident = {"seed": world.seed, "exponent": world.exponent, "model": "memorizer (growth)"}
+        if not f.vacuous:
+            result.checks.append(
+                {
+                    "check": "theorem2_lower",
+                    "where": where,
+                    "passed": m["err"] >= f.lower,
+                    "detail": f"err {m['err']:.4f} vs guaranteed lower {f.lower:.4f}",
+                    **ident,
+                }
+            )
+        assert f.upper is not None
+        result.checks.append(
+            {
+                "check": "theorem2_upper (err_model)",
+                "where": where,
+                "passed": m["err"] <= f.upper,
+                "detail": f"err {m['err']:.4f} vs upper {f.upper:.4f}",
+                **ident,
+            }
+        )
 
 
 def run(cfg: Config | None = None, *, progress: Any = None) -> Result:

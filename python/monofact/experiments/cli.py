@@ -66,7 +66,14 @@ def add_experiment_subcommand(subparsers: Any) -> argparse.ArgumentParser:
 
 def run_experiment(a: argparse.Namespace) -> int:
     """Handler of ``monofact experiment``."""
-    from monofact.experiments.report import format_table, jsonable, summary_rows, write_report
+    from monofact.experiments.report import (
+        format_extras,
+        format_growth,
+        format_table,
+        jsonable,
+        summary_rows,
+        write_report,
+    )
 
     if a.quick:
         cfg = Config.quick()
@@ -94,12 +101,18 @@ def run_experiment(a: argparse.Namespace) -> int:
         print(json.dumps(jsonable(result.to_dict()), indent=1))
     else:
         print(format_table(summary_rows(result)))
+        print()
+        print(format_growth(result))
+        print()
+        print(format_extras(result))
         for n in result.notes:
             print(f"note: {n}")
         print(
             f"{len(result.checks)} checks, {len(result.violations)} failed; "
             f"{result.seconds:.1f} s; report: {paths['html']}"
         )
+    for v in result.warnings:
+        print(f"WARNING [{v['check']}] {v['where']}: {v['detail']}", file=sys.stderr)
     for v in result.violations:
         print(f"VIOLATION [{v['check']}] {v['where']}: {v['detail']}", file=sys.stderr)
     if result.violations:

@@ -260,11 +260,11 @@ def ngram_responses(lm: Any, world: World, queries: IntArray, seed: int) -> Resp
     n_wrong_above = above.sum(axis=1) - (p_correct > THRESHOLD)
     mass_above = np.where(above, dates, 0.0).sum(axis=1) + np.where(p_idk > THRESHOLD, p_idk, 0.0)
     sampled = np.asarray(
-        [_parse(t) for t in lm.generate(prompts, max_tokens=3, greedy=False, seed=seed)],
+        [_parse(t) for t in lm.generate(prompts, max_tokens=1, greedy=False, seed=seed)],
         dtype=np.int64,
     )
     greedy = np.asarray(
-        [_parse(t) for t in lm.generate(prompts, max_tokens=3, greedy=True, seed=seed)],
+        [_parse(t) for t in lm.generate(prompts, max_tokens=1, greedy=True, seed=seed)],
         dtype=np.int64,
     )
     p_sampled = np.where(

@@ -15,9 +15,16 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from monofact.experiments.arbitrary_facts import Result
-from monofact.report.figures import COLORS, DPI, _style
+from monofact.report.figures import COLORS, DPI, _log_axis, _style
 
-__all__ = ["format_table", "jsonable", "summary_rows", "write_report"]
+__all__ = [
+    "format_extras",
+    "format_growth",
+    "format_table",
+    "jsonable",
+    "summary_rows",
+    "write_report",
+]
 
 
 def _mean(xs: Sequence[float]) -> float:
@@ -53,10 +60,15 @@ def summary_rows(result: Result) -> list[dict[str, Any]]:
         (c.get("seed"), c.get("exponent"), c.get("model"), c.get("decoding"))
         for c in result.violations
     }
+    warned = {
+        (c.get("seed"), c.get("exponent"), c.get("model"), c.get("decoding"))
+        for c in result.warnings
+    }
     out = []
     for (exp, model, dec), rows in groups.items():
         errs = [r["err"] for r in rows]
         bad = any((r["seed"], exp, model, dec) in failed for r in rows)
+        warn = any((r["seed"], exp, model, dec) in warned for r in rows)
         vac = all(r["lower_vacuous"] for r in rows)
         out.append(
             {
@@ -75,7 +87,11 @@ def summary_rows(result: Result) -> list[dict[str, Any]]:
                 "asymptotic": _mean([r["asymptotic"] for r in rows]),
                 "upper": _mean([r["upper"] for r in rows]),
                 "theorem1": _mean([r["theorem1_bound"] for r in rows]),
-                "status": "VIOLATION" if bad else ("lower vacuous" if vac else "ok"),
+                "status": "VIOLATION"
+                if bad
+                else "below asymptotic floor"
+                if warn
+                else ("lower vacuous" if vac else "ok"),
             }
         )
     return out
@@ -85,6 +101,7 @@ _COLS = [
     ("exponent", "s", "{:g}"),
     ("model", "model", "{}"),
     ("decoding", "decoding", "{}"),
+    ("seeds", "seeds", "{}"),
     ("sr", "sr", "{:.4f}"),
     ("E_sr", "E[sr]", "{:.4f}"),
     ("err", "err", "{:.4f}"),
@@ -107,8 +124,53 @@ def _cell(fmt: str, v: Any) -> str:
 
 def format_table(rows: Sequence[dict[str, Any]], markdown: bool = False) -> str:
     """The summary table as aligned text, or as a Markdown table."""
-    head = [h for _, h, _ in _COLS]
-    body = [[_cell(f, r[k]) for k, _, f in _COLS] for r in rows]
+    return _format(rows, _COLS, markdown)
+
+
+def format_growth(result: Result, markdown: bool = False) -> str:
+    """The growth series (prefixes of one corpus) as text or Markdown."""
+    cols = [
+        ("exponent", "s", "{:g}"),
+        ("samples", "N", "{:,}"),
+        ("singleton_rate", "sr", "{:.4f}"),
+        ("expected_singleton_rate", "E[sr]", "{:.4f}"),
+        ("memorizer_err", "memorizer err", "{:.4f}"),
+        ("lower", "Thm2 lower", "{:+.3f}"),
+        ("upper", "Thm2 upper", "{:.3f}"),
+        ("extrapolated_singleton_rate", "sr from N/2 (extrapolate)", "{:.4f}"),
+        ("extrapolated_reliable", "reliable", "{}"),
+    ]
+    return _format(result.growth, cols, markdown)
+
+
+def format_extras(result: Result) -> str:
+    """Theorem 3 (she/he) and the grading ranking as short text."""
+    lines = []
+    for r in result.theorem3:
+        lines.append(
+            f"Theorem 3, {r['variant']} sentences, {r['order']}-gram: picks {r['picks']}, "
+            f"error {r['error_rate']:.2f} (bound {r['bound']:.2f}; context reaches the "
+            f"pronoun: {r['sees_pronoun']})"
+        )
+    if result.grading:
+        lines.append("Grading (rank 1 = best): policy | binary | t=0.5 | t=0.75 | t=0.9")
+        for r in result.grading:
+            lines.append(
+                f"  {r['policy']:<30} binary {r['binary_score']:+.3f} (#{r['rank_binary_score']})"
+                + "".join(
+                    f"  t={k[7:]} {r[k]:+.3f} (#{r['rank_' + k]})"
+                    for k in r
+                    if k.startswith("score_t")
+                )
+            )
+    return "\n".join(lines)
+
+
+def _format(
+    rows: Sequence[dict[str, Any]], cols: Sequence[tuple[str, str, str]], markdown: bool
+) -> str:
+    head = [h for _, h, _ in cols]
+    body = [[_cell(f, r.get(k)) for k, _, f in cols] for r in rows]
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(b) + " |" for b in body]
@@ -127,7 +189,7 @@ def _png(fig: Figure) -> bytes:
 def _fig_bounds(result: Result) -> bytes:
     with _style():
         exps = sorted({r["exponent"] for r in result.rows})
-        fig = Figure(figsize=(8.5, 3.6 * max(1, len(exps))), layout="constrained")
+        fig = Figure(figsize=(11, 3.6 * max(1, len(exps))), layout="constrained")
         axes = fig.subplots(len(exps), 1, squeeze=False)[:, 0]
         for ax, exp in zip(axes, exps):
             rows = [r for r in result.rows if r["exponent"] == exp]
@@ -161,13 +223,14 @@ def _fig_bounds(result: Result) -> bytes:
             ax.set_ylim(max(-0.5, min(0.0, ax.get_ylim()[0])), min(1.05, ax.get_ylim()[1]))
             ax.set_ylabel("error rate")
             ax.set_title(f"Zipf exponent {exp:g}: measured error vs the bounds (all seeds)")
-            ax.legend(fontsize=7, loc="upper right", ncol=2)
+            ax.axhline(0, color="#111827", lw=0.6)
+            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         return _png(fig)
 
 
 def _fig_growth(result: Result) -> bytes:
     with _style():
-        fig = Figure(figsize=(8.5, 4.2), layout="constrained")
+        fig = Figure(figsize=(10, 4.6), layout="constrained")
         ax = fig.add_subplot()
         for i, exp in enumerate(sorted({g["exponent"] for g in result.growth})):
             rows = [g for g in result.growth if g["exponent"] == exp]
@@ -204,12 +267,13 @@ def _fig_growth(result: Result) -> bytes:
                     label=f"s={exp:g} sr extrapolated from N/2",
                 )
         ax.set_xscale("log")
+        _log_axis(ax.xaxis)
         ax.set_ylim(-0.3, 1.0)
         ax.axhline(0, color="#111827", lw=0.6)
         ax.set_xlabel("training samples N (prefixes of one corpus)")
         ax.set_ylabel("rate")
         ax.set_title("As the corpus grows: error, singleton rate, bound, extrapolation")
-        ax.legend(fontsize=7, ncol=2)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         return _png(fig)
 
 
@@ -275,6 +339,31 @@ _HEAD = (
 )
 
 
+_EXPLAIN = """
+<p><strong>What is measured.</strong> <em>err</em> is KNVZ's generative error: the probability,
+for a prompt drawn from the mention distribution mu, that the model's response is neither the
+true birthday nor IDK (IDK is valid). <em>sampled</em>: one response sampled per query;
+<em>greedy</em>: the most probable response. <em>delta</em> is the calibration gap
+|p_model(A) - p(A)|, A = {(c, r): p_model(r|c) &gt; 1/364}, computed exactly from the known
+world (greedy decoding is scored as the point-mass model it is). <em>Thm2 lower</em> is the
+guaranteed bound sr - 2/364 - 6 ln(3N/gamma)/sqrt(N) - delta (gamma = 0.01), with each row's own
+delta; <em>asympt. floor</em> drops the finite-sample slack (not guaranteed at this N);
+<em>Thm2 upper</em> = sr - sr/365 + 5 sqrt(ln(5/gamma)/N), reached by a calibrated memorizer;
+<em>Thm1 bound</em> = 2 err_iiv - max_valid/364 - delta; <em>E[sr]</em>, <em>E[err] mem.</em>:
+MATH.md T6's exact expectations for this mu. A check fails (VIOLATION) only where the guaranteed
+bound is not vacuous.</p>
+<p><strong>The memorizer</strong> is trained on the fact counts: with alpha_hat the share of
+non-IDK samples, it answers a subject seen with an answer from that subject's empirical answer
+distribution (mass alpha_hat), a subject never seen with an answer uniformly over the 365
+dates (mass alpha_hat), and says IDK otherwise. It is the posterior predictive of KNVZ
+Definition 1, calibrated (delta = mu(unseen) |alpha_hat - alpha|), and errs on 364/365 of the
+missing mass. Greedy decoding of the same model says IDK on every unseen subject, so it does
+not hallucinate here, and pays for it in calibration: its delta makes its floor vacuous.
+The n-gram models are asked "NAME was born on"; a context that does not reach NAME (orders 2-4)
+cannot tell subjects apart.</p>
+"""
+
+
 def write_report(result: Result, out: str | Path) -> dict[str, Path]:
     """Write ``report.html`` (tables, inline figures), ``results.json`` and the figures' PNGs."""
     out = Path(out)
@@ -312,6 +401,7 @@ def write_report(result: Result, out: str | Path) -> dict[str, Path]:
         ),
         banner,
         *(f"<p><em>{html.escape(n)}</em></p>" for n in result.notes),
+        _EXPLAIN,
         "<h2>Measured error vs the bounds (means over seeds)</h2>",
         _html_table(summ),
         _img(figs["bounds"], "measured error vs bounds"),
