@@ -247,7 +247,7 @@ def add_facts_subcommand(subparsers: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "facts",
         help="count fact mentions and their singleton rates",
-        description="Find every mention of a fact in a corpus, count them and print the fact "
+        description="Find every mention of a fact in a corpus, count them and print the fact\n"
         "singleton rates (MATH.md section 2: the prompt is (subject, relation)).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
