@@ -157,6 +157,8 @@ def test_cli_writes_report_and_json(tmp_path, capsys):
     page = (tmp_path / "report.html").read_text()
     assert "Does the floor hold?" in page and "data:image/png;base64," in page
     assert (tmp_path / "bounds.png").stat().st_size > 1000
+    md = (tmp_path / "floor-experiment.md").read_text()
+    assert md.startswith("## Does the floor hold?") and "| memorizer | sampled |" in md
 
 
 @needs_lm

@@ -81,7 +81,9 @@ def summary_rows(result: Result) -> list[dict[str, Any]]:
                 "E_sr": _mean([r["expected_singleton_rate"] for r in rows]),
                 "err": _mean(errs),
                 "err_sd": _sd(errs),
-                "E_err_memorizer": _mean([r["expected_memorizer_error"] for r in rows]),
+                "E_err_memorizer": _mean([r["expected_memorizer_error"] for r in rows])
+                if model == "memorizer"
+                else float("nan"),
                 "delta": _mean([r["delta"] for r in rows]),
                 "lower": _mean([r["lower"] for r in rows]),
                 "asymptotic": _mean([r["asymptotic"] for r in rows]),
@@ -421,7 +423,159 @@ def write_report(result: Result, out: str | Path) -> dict[str, Path]:
         _html_table(result.rows),
         "</body></html>",
     ]
+    md = out / "floor-experiment.md"
+    md.write_text(markdown_section(result))
+    paths["markdown"] = md
     page = out / "report.html"
     page.write_text("\n".join(parts))
     paths["html"] = page
     return paths
+
+
+_README_COLS = [
+    ("exponent", "Zipf s", "{:g}"),
+    ("model", "model", "{}"),
+    ("decoding", "decoding", "{}"),
+    ("seeds", "seeds", "{}"),
+    ("sr", "sr", "{:.4f}"),
+    ("err", "measured err", "{:.4f}"),
+    ("E_err_memorizer", "T6 E[err]", "{:.4f}"),
+    ("delta", "delta", "{:.3f}"),
+    ("lower", "Thm 2 lower", "{:+.3f}"),
+    ("asymptotic", "asymptotic floor", "{:+.3f}"),
+    ("upper", "Thm 2 upper", "{:.3f}"),
+    ("theorem1", "Thm 1 bound", "{:+.3f}"),
+    ("status", "status", "{}"),
+]
+_README_MODELS = {
+    ("memorizer", "sampled"),
+    ("memorizer", "greedy"),
+    ("3-gram", "sampled"),
+    ("5-gram", "sampled"),
+    ("6-gram", "sampled"),
+    ("6-gram", "greedy"),
+}
+
+
+def markdown_section(result: Result) -> str:
+    """The README section "Does the floor hold?" for this run (Markdown, tables included)."""
+    cfg = result.config
+    summ = summary_rows(result)
+    short = [r for r in summ if (r["model"], r["decoding"]) in _README_MODELS]
+    mem = [r for r in summ if r["model"] == "memorizer" and r["decoding"] == "sampled"]
+    vac_lines = []
+    for g in result.growth:
+        if g["samples"] == max(
+            x["samples"] for x in result.growth if x["exponent"] == g["exponent"]
+        ):
+            need = g["samples_for_nonvacuous"]
+            state = "vacuous" if g["lower_vacuous"] else "non-vacuous"
+            vac_lines.append(
+                f"- Zipf s = {g['exponent']:g}: sr = {g['singleton_rate']:.3f}, the guaranteed lower "
+                f"bound is {g['lower']:+.3f} ({state}) at N = {g['samples']:,}; at this singleton "
+                f"rate it turns positive from N ~ {need:,.0f}."
+                if need is not None
+                else f"- Zipf s = {g['exponent']:g}: the asymptotic floor itself is <= 0."
+            )
+    t3 = "\n".join(
+        f"| {r['variant']} | {r['order']} | {', '.join(r['picks'])} | {r['error_rate']:.2f} | "
+        f"{r['bound']:.2f} | {'yes' if r['sees_pronoun'] else 'no'} |"
+        for r in result.theorem3
+    )
+    grading = "\n".join(
+        f"| {r['policy']} | {r['answered']:.1%} | {r['binary_score']:+.3f} (#{r['rank_binary_score']}) | "
+        + " | ".join(f"{r[k]:+.3f} (#{r['rank_' + k]})" for k in r if k.startswith("score_t"))
+        + " |"
+        for r in result.grading
+    )
+    verdict = (
+        "Every measured error lies inside every non-vacuous bound"
+        if result.ok
+        else f"**{len(result.violations)} check(s) FAILED**"
+    )
+    mem_line = "; ".join(
+        f"s = {r['exponent']:g}: err {r['err']:.4f} vs T6 {r['E_err_memorizer']:.4f}" for r in mem
+    )
+    warn_line = (
+        f"**{len(result.warnings)} measured error(s) fell below the asymptotic floor** (not a "
+        "guaranteed bound at this N; listed in the report)."
+        if result.warnings
+        else "No measured error fell below the asymptotic floor either."
+    )
+    return f"""## Does the floor hold?
+
+`monofact experiment arbitrary-facts` builds KNVZ's arbitrary-facts world (Definition 1), where
+the truth is known: K = {cfg.subjects:,} people, each with a birthday drawn uniformly from the 365
+days (`DD-MM`), mentioned N = {cfg.samples:,} times in all with Zipf-distributed frequencies
+(exponent s; s = 0 is MATH.md's uniform T6 world); each mention states the birthday with
+probability alpha = {cfg.alpha} and is an "unknown date" (IDK) sample otherwise. The mentions are
+rendered as a text corpus (three phrasings, filler sentences between) and counted with
+`mf.count_facts` (N counts the IDK samples, as the singleton rate's definition requires). Models
+trained on it are asked every birthday: the **calibrated memorizer** of Theorem 2's upper bound
+(it answers from the counts: a seen person's birthday, a uniformly random date for a person never
+seen with one, IDK with probability 1 - alpha_hat) and **n-gram models** (`mf.NGramModel`, orders
+2-6, asked "NAME was born on"), each decoded by sampling and greedily. Their measured
+hallucination rate (a wrong birthday; IDK is not an error) is compared with the bounds.
+{len(cfg.seeds)} seeds x {len(cfg.exponents)} exponents ran in {result.seconds:.0f} s on two cores;
+the HTML report and `results.json` hold every row.
+
+**Verdict:** {verdict} ({len(result.checks)} checks). In every seed the memorizer's error is
+below the Theorem 2 upper bound, above the guaranteed lower bound wherever that bound is not
+vacuous, and on MATH.md T6's expectation within sampling error ({mem_line}).
+{warn_line}
+
+{_format(short, _README_COLS, True)}
+
+(Means over seeds; n-gram models on the first seed only. *delta* is each model's own calibration
+gap, exact because the world is known; greedy decoding is scored as the point-mass model it is.
+*Thm 2 lower* is the guaranteed bound `sr - 2/364 - 6 ln(3N/gamma)/sqrt(N) - delta` at
+gamma = 0.01; the *asymptotic floor* drops the finite-sample slack and is not guaranteed at this N.)
+
+What the table says:
+
+- The calibrated memorizer errs on 364/365 of the missing mass, which the singleton rate
+  predicts to within sampling error: its error is the floor, within `2/364` of `sr`.
+- Greedy decoding of the same model never hallucinates here: for a person it has not seen, IDK
+  (probability 1 - alpha) beats any single date (alpha/365). It dodges the floor by being badly
+  miscalibrated (delta ~ the missing mass), which is exactly the escape the `- delta` term allows.
+- n-gram models of orders 2-4 never see the name inside their context ("was born on"), so they
+  answer with the marginal distribution of birthdays: calibrated, but wrong 364/365 of the time
+  they answer. Orders 5-6 see the name only in the phrasing they are asked in, so they stay far
+  above the memorizer. Theorem 1 (`2 err_iiv - 2/364 - delta`) holds for every model, and is
+  nearly tight for the low orders.
+
+Where the bounds are vacuous:
+
+{chr(10).join(vac_lines)}
+- The upper bound `sr - sr/365 + 5 sqrt(ln(5/gamma)/N)` is below 1 at every size here (it needs
+  only a few hundred samples); the finite-sample slack of the guaranteed lower bound,
+  `6 ln(3N/gamma)/sqrt(N)`, is what keeps it vacuous until N reaches the sizes above.
+
+As the corpus grows (prefixes of the seed-0 corpus; `Floor.extrapolate` from the half corpus):
+
+{format_growth(result, markdown=True)}
+
+Extrapolating by 1.5x (t = 0.5) recovers the measured singleton rate; by 2x (t = 1, flagged
+unreliable) the series can break down, as it does for the skewed world.
+
+Theorem 3 (pure multiple choice): a model fit on "she lost it and was completely out of her mind"
+and "he lost it and was completely out of his mind" picks between "her mind" and "his mind":
+
+| sentences | order | picks | error | bound | context reaches the pronoun |
+|---|---|---|---|---|---|
+{t3}
+
+A trigram errs on half, as Corollary 2 says. On the paper's sentences the pronoun is eight
+tokens before the answer, so a 6-gram (five tokens of context) errs on half too; on the shorter
+"she was out of her mind" a 6-gram gets both right.
+
+Grading (a simulated model with calibrated confidences answering birthday questions, scored by
+`mf.grade`; rank 1 is best):
+
+| policy | answered | binary score | t = 0.5 | t = 0.75 | t = 0.9 |
+|---|---|---|---|---|---|
+{grading}
+
+Binary grading ranks always guessing first; under a stated confidence target t, answering only
+when the confidence exceeds t ranks first and guessing ranks last.
+"""
