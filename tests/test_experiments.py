@@ -179,3 +179,20 @@ def test_ngram_models_on_a_small_world():
     assert {"3-gram", "5-gram"} <= set(err)
     # a trigram's context ("born on") misses the subject: it guesses nearly always
     assert err["3-gram"] > err["5-gram"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "monofact.experiments",
+        "monofact.experiments.world",
+        "monofact.experiments.cli",
+    ],
+)
+def test_docstring_examples(name):
+    import doctest
+    import importlib
+
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0

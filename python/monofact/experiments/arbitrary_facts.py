@@ -207,6 +207,9 @@ def _row(
         "err_iiv": m["err_iiv"],
         "delta": delta,
         "delta_estimate": m["delta_estimate"] if decoding == "sampled" else float("nan"),
+        "delta_in_sample": m.get("delta_in_sample", float("nan"))
+        if decoding == "sampled"
+        else float("nan"),
         "lower": f.lower,
         "lower_paper": f.lower_paper,
         "asymptotic": f.asymptotic,
@@ -309,12 +312,27 @@ def run_world(
         queries = rng.choice(world.subjects, size=cfg.ngram_queries, p=world.mu).astype(np.int64)
         for o, lm in _fit_ngrams(lines, cfg.ngram_orders).items():
             responses.append((f"{o}-gram", ngram_responses(lm, world, queries, seed=world.seed)))
+    in_sample = _in_sample_delta(mem, world, responses[0][1], rng)
     for name, r in responses:
         m = evaluate(r, world, rng)
+        if name == "memorizer":
+            m["delta_in_sample"] = in_sample
         for decoding in ("sampled", "greedy"):
             row = _row(world, facts, expected, name, decoding, m)
             result.rows.append(row)
             result.checks.extend(_checks_for(row, expected, world.alpha))
+
+
+def _in_sample_delta(mem: Memorizer, world: World, r: Responses, rng: np.random.Generator) -> float:
+    """``mf.calibration_gap`` with the model's probabilities of its own TRAINING samples (as
+    MATH.md section 3 words it) instead of fresh samples of p. A memorizer gives every training
+    sample a high probability, so this estimate comes out near the missing mass instead of 0."""
+    s = world.sample_subject
+    train = np.where(
+        world.sample_answered, mem.answer_prob(s, world.birthday[s]), 1.0 - mem.alpha_hat
+    )
+    pick = rng.choice(len(r.subjects), size=20_000, p=r.weights / r.weights.sum())
+    return float(mf.calibration_gap(train, np.clip(r.p_sampled[pick], 0.0, 1.0), MIN_WRONG))
 
 
 def run_growth(world: World, cfg: Config, result: Result, rng: np.random.Generator) -> None:
