@@ -365,6 +365,9 @@ def build_parser() -> argparse.ArgumentParser:
     from monofact.report.cli import add_report_subcommand
 
     add_report_subcommand(sub)
+    from monofact.experiments.cli import add_experiment_subcommand
+
+    add_experiment_subcommand(sub)
     return parser
 
 
