@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use monofact_core::count::export::KeyFilter;
 use monofact_core::count::{self, CountOptions};
 use monofact_core::lm::{self, FitOptions, GenerateOptions, Model, RawCounts};
 use monofact_core::tokenize::Tokenizer;
@@ -226,8 +225,7 @@ pub fn fit_ngram_model(
     let model = run_long(py, progress.as_ref(), move |p| {
         let corpus = corpus_of(paths, table, &src)?;
         let counts = count::count_ngrams(&corpus, &src, &count_opts, p)?;
-        let keys = counts.keys(&KeyFilter::default());
-        drop(counts);
+        let keys = counts.into_unordered_keys();
         let raw = RawCounts::from_exported(keys)?;
         lm::estimate_owned(raw, &fit).map_err(CoreError::from)
     })?;

@@ -87,6 +87,9 @@ impl ExportedKeys {
 
 pub(crate) trait KeyTable: Send + Sync {
     fn export(&self, filter: &KeyFilter) -> ExportedKeys;
+    /// All keys in no particular order, with the internal ids and vocabulary; consumes the
+    /// table partition by partition so peak memory stays near one copy of the keys.
+    fn into_unordered(self: Box<Self>) -> ExportedKeys;
 }
 
 /// Vocabulary sorted by text: (rank -> text, id -> rank).
