@@ -146,6 +146,28 @@ impl<K: NKey> KeyTable for Partitioned<K> {
             vocab: Arc::new(sorted_vocab),
         }
     }
+
+    fn into_unordered(self: Box<Self>) -> ExportedKeys {
+        let table = *self;
+        let n = table.n;
+        let total: usize = table.partitions.iter().map(|p| p.len()).sum();
+        let mut flat = Vec::with_capacity(total * n);
+        let mut counts = Vec::with_capacity(total);
+        let mut ids = [0u32; 8];
+        for part in table.partitions {
+            for (&k, &c) in part.keys.iter().zip(&part.counts) {
+                k.unpack(n, &mut ids);
+                flat.extend_from_slice(&ids[..n]);
+                counts.push(c);
+            }
+        }
+        ExportedKeys {
+            n,
+            ids: flat,
+            counts,
+            vocab: Arc::new(table.vocab),
+        }
+    }
 }
 
 /// Streams exported keys as record batches of `batch_rows` rows.
