@@ -65,7 +65,11 @@ impl NGramModel {
 
     /// The discounts (D1, D2, D3+) per order; empty for a model read from ARPA.
     fn discounts(&self) -> Vec<(f64, f64, f64)> {
-        self.model.discounts().iter().map(|d| (d.d[0], d.d[1], d.d[2])).collect()
+        self.model
+            .discounts()
+            .iter()
+            .map(|d| (d.d[0], d.d[1], d.d[2]))
+            .collect()
     }
 
     fn vocabulary(&self) -> Vec<String> {
@@ -78,7 +82,9 @@ impl NGramModel {
 
     fn save_arpa(&self, py: Python<'_>, path: String) -> PyResult<()> {
         let model = self.model.clone();
-        run_long(py, None, move |_| model.write_arpa_file(&path).map_err(CoreError::from))
+        run_long(py, None, move |_| {
+            model.write_arpa_file(&path).map_err(CoreError::from)
+        })
     }
 
     /// Per sentence: (total log10 probability, per-token log10 probabilities, OOV count).
@@ -95,7 +101,10 @@ impl NGramModel {
         let scores = run_long(py, None, move |_| {
             model.score_batch(&texts, bos, eos).map_err(CoreError::from)
         })?;
-        Ok(scores.into_iter().map(|s| (s.total, s.log10_probs, s.oov)).collect())
+        Ok(scores
+            .into_iter()
+            .map(|s| (s.total, s.log10_probs, s.oov))
+            .collect())
     }
 
     #[pyo3(signature = (sentences, bos=true, eos=true))]
@@ -108,7 +117,9 @@ impl NGramModel {
     ) -> PyResult<Bound<'py, PyDict>> {
         let texts = self.normalize(sentences);
         let model = self.model.clone();
-        let p = run_long(py, None, move |_| model.perplexity(&texts, bos, eos).map_err(CoreError::from))?;
+        let p = run_long(py, None, move |_| {
+            model.perplexity(&texts, bos, eos).map_err(CoreError::from)
+        })?;
         let d = PyDict::new(py);
         d.set_item("perplexity", p.perplexity)?;
         d.set_item("perplexity_excluding_oov", p.perplexity_excluding_oov)?;
@@ -131,11 +142,19 @@ impl NGramModel {
     ) -> PyResult<Vec<(Vec<String>, bool, f64)>> {
         let texts = self.normalize(prefixes);
         let model = self.model.clone();
-        let opts = GenerateOptions { max_tokens, seed, greedy, bos };
+        let opts = GenerateOptions {
+            max_tokens,
+            seed,
+            greedy,
+            bos,
+        };
         let gens = run_long(py, None, move |_| {
             model.generate_batch(&texts, &opts).map_err(CoreError::from)
         })?;
-        Ok(gens.into_iter().map(|g| (g.tokens, g.ended, g.log10_prob)).collect())
+        Ok(gens
+            .into_iter()
+            .map(|g| (g.tokens, g.ended, g.log10_prob))
+            .collect())
     }
 
     /// Multiple choice: (pick, log10 probability of each choice) per prompt.
@@ -151,16 +170,26 @@ impl NGramModel {
         let choices: Vec<Vec<String>> = choices.into_iter().map(|c| self.normalize(c)).collect();
         let model = self.model.clone();
         let picked = run_long(py, None, move |_| {
-            model.choose(&prompts, &choices, eos).map_err(CoreError::from)
+            model
+                .choose(&prompts, &choices, eos)
+                .map_err(CoreError::from)
         })?;
-        Ok(picked.into_iter().map(|c| (c.pick, c.log10_probs)).collect())
+        Ok(picked
+            .into_iter()
+            .map(|c| (c.pick, c.log10_probs))
+            .collect())
     }
 }
 
 #[pyfunction]
 pub fn load_arpa(py: Python<'_>, path: String) -> PyResult<NGramModel> {
-    let model = run_long(py, None, move |_| Model::read_arpa_file(&path).map_err(CoreError::from))?;
-    Ok(NGramModel { model: Arc::new(model), tokenizer: None })
+    let model = run_long(py, None, move |_| {
+        Model::read_arpa_file(&path).map_err(CoreError::from)
+    })?;
+    Ok(NGramModel {
+        model: Arc::new(model),
+        tokenizer: None,
+    })
 }
 
 #[pyfunction]
@@ -229,5 +258,8 @@ pub fn fit_ngram_model(
         let raw = RawCounts::from_exported(keys)?;
         lm::estimate_owned(raw, &fit).map_err(CoreError::from)
     })?;
-    Ok(NGramModel { model: Arc::new(model), tokenizer: Some(tok) })
+    Ok(NGramModel {
+        model: Arc::new(model),
+        tokenizer: Some(tok),
+    })
 }
