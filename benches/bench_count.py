@@ -38,7 +38,12 @@ def run_monofact(path: str, threads: int) -> dict[str, int]:
 
     c = mf.count_ngrams(path, n=3, tokenizer="whitespace", threads=threads, progress="none")
     s = c.summary
-    return {"samples": s["samples"], "distinct": s["distinct"], "n1": s["n1"], "tokens": s["tokens"]}
+    return {
+        "samples": s["samples"],
+        "distinct": s["distinct"],
+        "n1": s["n1"],
+        "tokens": s["tokens"],
+    }
 
 
 def run_duckdb(path: str, threads: int) -> dict[str, int]:
@@ -74,7 +79,11 @@ def run_polars(path: str, threads: int) -> dict[str, int]:
     import polars as pl
 
     df = pl.read_csv(
-        path, has_header=False, separator="\x01", quote_char=None, new_columns=["line"],
+        path,
+        has_header=False,
+        separator="\x01",
+        quote_char=None,
+        new_columns=["line"],
         schema_overrides={"line": pl.String},
     )
     grams = (
@@ -136,7 +145,9 @@ def child(tool: str, path: str, threads: int) -> None:
 def measure(tool: str, path: str, threads: int) -> dict[str, float]:
     proc = subprocess.run(
         [sys.executable, __file__, "--child", tool, "--threads", str(threads), path],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"{tool} failed: {proc.stderr[-2000:]}")
@@ -153,7 +164,9 @@ def wc_w(path: str) -> float:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("path", nargs="?")
     ap.add_argument("--mb", type=int, default=60, help="corpus size (default 60 MB)")
     ap.add_argument("--skip", action="append", default=[], help="tools to skip")
@@ -171,14 +184,20 @@ def main() -> int:
     size = Path(path).stat().st_size
     with open("/proc/loadavg") as f:
         load = f.read().split()[0]
-    print(f"corpus {path}: {size / 1e6:.1f} MB; {platform.processor() or platform.machine()}, load {load}")
+    print(
+        f"corpus {path}: {size / 1e6:.1f} MB; {platform.processor() or platform.machine()}, load {load}"
+    )
     rows: dict[str, dict[str, float]] = {}
     for threads in (2, 1):
         runs = [measure("monofact", path, threads) for _ in range(a.repeat)]
-        rows[f"monofact ({threads} thread{'s' if threads > 1 else ''})"] = min(runs, key=lambda r: r["seconds"])
+        rows[f"monofact ({threads} thread{'s' if threads > 1 else ''})"] = min(
+            runs, key=lambda r: r["seconds"]
+        )
     for tool in ("duckdb", "polars", "counter"):
         if tool not in a.skip:
-            rows[f"{tool} (2 threads)" if tool != "counter" else "collections.Counter"] = measure(tool, path, 2)
+            rows[f"{tool} (2 threads)" if tool != "counter" else "collections.Counter"] = measure(
+                tool, path, 2
+            )
     ref = rows["monofact (2 threads)"]
     tokens = ref["tokens"]
     for name, r in rows.items():
@@ -187,7 +206,9 @@ def main() -> int:
                 raise SystemExit(f"MISMATCH: {name} {k}={r[k]} but monofact {k}={ref[k]}")
     wc = wc_w(path)
     print(f"all tools agree: N={ref['samples']:,} distinct={ref['distinct']:,} N1={ref['n1']:,}\n")
-    print(f"| tool | seconds | Mtokens/s | monofact (2 threads) is faster by | peak MB | bytes per distinct trigram |")
+    print(
+        "| tool | seconds | Mtokens/s | monofact (2 threads) is faster by | peak MB | bytes per distinct trigram |"
+    )
     print("|---|---|---|---|---|---|")
     for name, r in rows.items():
         mem = (r["peak_mb"] - r["base_mb"]) * 1024 * 1024 / ref["distinct"]
@@ -201,10 +222,16 @@ def main() -> int:
     print()
     if baselines:
         print(f"monofact vs best baseline: {min(baselines) / ref['seconds']:.1f}x faster")
-    print(f"monofact 2 threads: {tokens / ref['seconds'] / 1e6:.1f} Mtokens/s; 2 vs 1 thread: {one / ref['seconds']:.2f}x")
+    print(
+        f"monofact 2 threads: {tokens / ref['seconds'] / 1e6:.1f} Mtokens/s; 2 vs 1 thread: {one / ref['seconds']:.2f}x"
+    )
     print(f"monofact 1 thread vs wc -w: {one / wc:.2f}x the time of wc -w")
     if a.json:
-        Path(a.json).write_text(json.dumps({"corpus_bytes": size, "load": load, "rows": rows, "wc_seconds": wc}, indent=2))
+        Path(a.json).write_text(
+            json.dumps(
+                {"corpus_bytes": size, "load": load, "rows": rows, "wc_seconds": wc}, indent=2
+            )
+        )
     return 0
 
 

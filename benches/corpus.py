@@ -17,13 +17,36 @@ CACHE = Path(__file__).resolve().parent / ".data"
 
 
 def _vocabulary(size: int, rng: np.random.Generator) -> list[str]:
-    onsets = ["", "b", "c", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "st", "tr", "ch"]
+    onsets = [
+        "",
+        "b",
+        "c",
+        "d",
+        "f",
+        "g",
+        "h",
+        "k",
+        "l",
+        "m",
+        "n",
+        "p",
+        "r",
+        "s",
+        "t",
+        "v",
+        "w",
+        "st",
+        "tr",
+        "ch",
+    ]
     vowels = ["a", "e", "i", "o", "u", "ai", "ou", "ea"]
     words: set[str] = set()
     out: list[str] = []
     while len(out) < size:
         k = int(rng.integers(1, 5))
-        w = "".join(onsets[rng.integers(len(onsets))] + vowels[rng.integers(len(vowels))] for _ in range(k))
+        w = "".join(
+            onsets[rng.integers(len(onsets))] + vowels[rng.integers(len(vowels))] for _ in range(k)
+        )
         if w not in words:
             words.add(w)
             out.append(w)
@@ -46,9 +69,7 @@ def make_corpus(megabytes: int, path: Path | None = None, seed: int = 20251130) 
     phrase_len = rng.integers(2, 7, size=bank_size)
     phrase_words = rng.choice(len(vocab), size=int(phrase_len.sum()), p=p)
     phrase_end = np.cumsum(phrase_len)
-    phrases = [
-        " ".join(vocab[phrase_words[e - n : e]]) for e, n in zip(phrase_end, phrase_len)
-    ]
+    phrases = [" ".join(vocab[phrase_words[e - n : e]]) for e, n in zip(phrase_end, phrase_len)]
     q = 1.0 / (np.arange(1, bank_size + 1, dtype=np.float64) + 10.0) ** 0.9
     q /= q.sum()
     target = megabytes * 1_000_000

@@ -6,11 +6,10 @@ import gzip
 import json
 from pathlib import Path
 
+import monofact as mf
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
-import monofact as mf
 from monofact import ConfigError, InputError
 
 
@@ -63,7 +62,12 @@ def test_truncated_and_corrupt_zstd(tmp_path: Path):
 
 
 def test_malformed_json_line_names_the_line(tmp_path: Path):
-    lines = [json.dumps({"text": "a b"}), json.dumps({"text": "c d"}), "{not json", json.dumps({"text": "e f"})]
+    lines = [
+        json.dumps({"text": "a b"}),
+        json.dumps({"text": "c d"}),
+        "{not json",
+        json.dumps({"text": "e f"}),
+    ]
     (tmp_path / "x.jsonl").write_text("\n".join(lines) + "\n")
     with pytest.raises(InputError, match=r"x\.jsonl: line 3, byte offset \d+: malformed JSON") as e:
         count(tmp_path / "x.jsonl")
@@ -127,7 +131,9 @@ def test_hundred_megabyte_line(tmp_path: Path):
         f.write(b"short line\n")
         f.write(b"x" * (100 << 20))
         f.write(b"\nafter it\n")
-    with pytest.raises(InputError, match=r"long\.txt: line 2, byte offset 11: a 104857600-byte line"):
+    with pytest.raises(
+        InputError, match=r"long\.txt: line 2, byte offset 11: a 104857600-byte line"
+    ):
         count(p)
     c = count(p, on_bad_record="skip")
     assert c.summary["skipped_documents"] == 1 and c.summary["documents"] == 2

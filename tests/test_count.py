@@ -7,6 +7,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import monofact as mf
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -14,8 +15,6 @@ import pytest
 from conftest import oracle_counts
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import monofact as mf
 
 # n, padded, samples N, distinct, N1, N2, N3, largest count (shared/data/kjv/README.md)
 KJV_FIGURES = [
@@ -67,7 +66,12 @@ def test_results_do_not_depend_on_threads_or_shards(kjv_tok):
     tables = []
     for threads, shard in [(1, "64MB"), (2, "64MB"), (2, 100_000), (3, 777_777)]:
         c = mf.count_ngrams(
-            kjv_tok, n=3, tokenizer="whitespace", threads=threads, shard_bytes=shard, progress="none"
+            kjv_tok,
+            n=3,
+            tokenizer="whitespace",
+            threads=threads,
+            shard_bytes=shard,
+            progress="none",
         )
         tables.append(c.to_table())
         assert c.summary["shards"] >= 1
@@ -134,18 +138,28 @@ def test_plain_gzip_zstd_directory_glob(tmp_path: Path):
         assert as_counter(c) == want, path
         assert c.summary["documents"] == len(LINES)
     three = Counter({k: 3 * v for k, v in want.items()})
-    assert as_counter(mf.count_ngrams(tmp_path / "d", n=2, tokenizer="whitespace", progress="none")) == three
-    g = mf.count_ngrams(str(tmp_path / "d" / "*.txt*"), n=2, tokenizer="whitespace", progress="none")
+    assert (
+        as_counter(mf.count_ngrams(tmp_path / "d", n=2, tokenizer="whitespace", progress="none"))
+        == three
+    )
+    g = mf.count_ngrams(
+        str(tmp_path / "d" / "*.txt*"), n=2, tokenizer="whitespace", progress="none"
+    )
     assert as_counter(g) == three
     lst = mf.count_ngrams(
-        [tmp_path / "d" / "a.txt", tmp_path / "d" / "b.txt.gz"], n=2, tokenizer="whitespace", progress="none"
+        [tmp_path / "d" / "a.txt", tmp_path / "d" / "b.txt.gz"],
+        n=2,
+        tokenizer="whitespace",
+        progress="none",
     )
     assert as_counter(lst) == Counter({k: 2 * v for k, v in want.items()})
 
 
 def test_doc_per_file(tmp_path: Path):
     (tmp_path / "a.txt").write_text("x y\nz")
-    c = mf.count_ngrams(tmp_path / "a.txt", n=2, tokenizer="whitespace", doc_per="file", progress="none")
+    c = mf.count_ngrams(
+        tmp_path / "a.txt", n=2, tokenizer="whitespace", doc_per="file", progress="none"
+    )
     assert as_counter(c) == Counter({"x y": 1, "y z": 1}) and c.summary["documents"] == 1
 
 
@@ -156,14 +170,18 @@ def test_jsonl_dotted_field_and_compression(tmp_path: Path):
     with gzip.open(tmp_path / "b.jsonl.gz", "wt") as f:
         f.write(body)
     for name in ["a.jsonl", "b.jsonl.gz"]:
-        c = mf.count_ngrams(tmp_path / name, n=2, tokenizer="whitespace", text_field="meta.text", progress="none")
+        c = mf.count_ngrams(
+            tmp_path / name, n=2, tokenizer="whitespace", text_field="meta.text", progress="none"
+        )
         assert as_counter(c) == expected(), name
 
 
 def test_parquet_and_arrow_and_polars(tmp_path: Path):
     table = pa.table({"id": list(range(len(LINES))), "body": LINES})
     pq.write_table(table, tmp_path / "a.parquet", row_group_size=2)
-    c = mf.count_ngrams(tmp_path / "a.parquet", n=2, tokenizer="whitespace", text_field="body", progress="none")
+    c = mf.count_ngrams(
+        tmp_path / "a.parquet", n=2, tokenizer="whitespace", text_field="body", progress="none"
+    )
     assert as_counter(c) == expected()
     assert c.summary["shards"] == 3  # one per row group
     c = mf.count_ngrams(table, n=2, tokenizer="whitespace", text_field="body", progress="none")
@@ -171,7 +189,10 @@ def test_parquet_and_arrow_and_polars(tmp_path: Path):
     c = mf.count_ngrams(pl.DataFrame({"text": LINES}), n=2, tokenizer="whitespace", progress="none")
     assert as_counter(c) == expected()
     large = pa.table({"text": pa.array(LINES, pa.large_string())})
-    assert as_counter(mf.count_ngrams(large, n=2, tokenizer="whitespace", progress="none")) == expected()
+    assert (
+        as_counter(mf.count_ngrams(large, n=2, tokenizer="whitespace", progress="none"))
+        == expected()
+    )
 
 
 def test_words_tokenizer_and_lowercase():
@@ -187,14 +208,19 @@ def test_wide_keys_up_to_8():
     lines = [" ".join(words[i:] + words[:i]) for i in range(10)]
     for n in (4, 5, 8):
         for pad in (False, True):
-            c = mf.count_ngrams(pa.table({"text": lines}), n=n, tokenizer="whitespace", pad=pad, progress="none")
+            c = mf.count_ngrams(
+                pa.table({"text": lines}), n=n, tokenizer="whitespace", pad=pad, progress="none"
+            )
             assert as_counter(c) == oracle_counts(lines, n, pad)
 
 
 def test_vocabulary_past_21_bits_widens_trigram_keys():
     # 2^21 + a few distinct tokens: trigram keys no longer fit 21-bit ids, the engine widens.
     n_tokens = (1 << 21) + 1000
-    text = [" ".join(f"t{i}" for i in range(j, min(j + 50_000, n_tokens))) for j in range(0, n_tokens, 50_000)]
+    text = [
+        " ".join(f"t{i}" for i in range(j, min(j + 50_000, n_tokens)))
+        for j in range(0, n_tokens, 50_000)
+    ]
     text.append("t0 t1 t2")
     c = mf.count_ngrams(pa.table({"text": text}), n=3, tokenizer="whitespace", progress="none")
     s = c.summary
@@ -222,7 +248,13 @@ def test_random_corpora_equal_oracle(tmp_path_factory, lines, n, pad, threads, s
     path = tmp_path_factory.mktemp("c") / "c.txt"
     path.write_text("".join(l + "\n" for l in lines), encoding="utf-8")
     c = mf.count_ngrams(
-        path, n=n, pad=pad, tokenizer="whitespace", threads=threads, shard_bytes=shard, progress="none"
+        path,
+        n=n,
+        pad=pad,
+        tokenizer="whitespace",
+        threads=threads,
+        shard_bytes=shard,
+        progress="none",
     )
     want = oracle_counts(lines, n, pad)
     assert as_counter(c) == want

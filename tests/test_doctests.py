@@ -16,6 +16,8 @@ MODULES = [
     "monofact.grading",
     "monofact._histogram",
     "monofact._cli_analysis",
+    "monofact.facts",
+    "monofact.lm",
 ]
 
 

@@ -8,9 +8,8 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 import monofact as mf
+import pytest
 
 
 @pytest.fixture(scope="module")
@@ -20,13 +19,14 @@ def big_corpus(tmp_path_factory) -> Path:
     vocab = [f"w{i}" for i in range(50_000)]
     path = tmp_path_factory.mktemp("big") / "big.txt"
     with open(path, "w") as f:
-        for _ in range(12):
-            f.write("\n".join(" ".join(rng.choices(vocab, k=20)) for _ in range(8_000)) + "\n")
+        f.writelines(
+            "\n".join(" ".join(rng.choices(vocab, k=20)) for _ in range(8_000)) + "\n"
+            for _ in range(12)
+        )
     # Repeat the block to reach the size cheaply.
     block = path.read_bytes()
     with open(path, "ab") as f:
-        for _ in range(3):
-            f.write(block)
+        f.writelines(block for _ in range(3))
     return path
 
 
@@ -48,7 +48,10 @@ def test_ctrl_c_raises_keyboard_interrupt_within_a_second(big_corpus):
     assert stopped - fired["at"] < 1.0
     assert stopped - start < 1.6
     # The engine is usable again afterwards.
-    assert mf.count_ngrams(big_corpus, n=1, tokenizer="whitespace", progress="none").summary["tokens"] > 0
+    assert (
+        mf.count_ngrams(big_corpus, n=1, tokenizer="whitespace", progress="none").summary["tokens"]
+        > 0
+    )
 
 
 def test_gil_is_released(big_corpus):

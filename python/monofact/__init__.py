@@ -20,21 +20,24 @@ from monofact.floors import (
     multiple_choice_bound,
 )
 from monofact.grading import BENCHMARKS, Grades, benchmarks, grade
+from monofact.lm import Choices, NGramModel
 from monofact.report import ReportPaths, report
 
 __all__ = [
-    "__version__",
     "BENCHMARKS",
+    "Choices",
     "ConfigError",
     "Corpus",
     "Counts",
     "FactCounts",
     "Floor",
     "Grades",
-    "ReportPaths",
     "InputError",
     "MonofactError",
+    "NGramModel",
+    "ReportPaths",
     "ResourceError",
+    "__version__",
     "as_histogram",
     "benchmarks",
     "calibration_gap",

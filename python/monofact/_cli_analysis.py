@@ -23,7 +23,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow as pa
 
 from monofact.errors import ConfigError, InputError, MonofactError
 
@@ -65,7 +65,7 @@ def load_counts(path: str) -> Any:
     ...
     monofact.errors.InputError: /nonexistent/counts: no such file or directory
     """
-    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+    import pyarrow.parquet as pq
 
     if os.path.isdir(path):
         hist_path = os.path.join(path, "histogram.parquet")

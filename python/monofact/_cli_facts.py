@@ -132,11 +132,11 @@ def _write_out(f: FactCounts, out: str) -> None:
     path = Path(out)
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        import pyarrow.parquet as pq  # type: ignore[import-untyped]
+        import pyarrow.parquet as pq
 
         pq.write_table(f.table(), path)
     elif suffix == ".csv":
-        import pyarrow.csv as pcsv  # type: ignore[import-untyped]
+        import pyarrow.csv as pcsv
 
         pcsv.write_csv(f.table(), path)
     elif suffix == ".json":
@@ -247,7 +247,7 @@ def add_facts_subcommand(subparsers: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "facts",
         help="count fact mentions and their singleton rates",
-        description="Find every mention of a fact in a corpus, count them and print the fact "
+        description="Find every mention of a fact in a corpus, count them and print the fact\n"
         "singleton rates (MATH.md section 2: the prompt is (subject, relation)).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

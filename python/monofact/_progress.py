@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Callable, TextIO
+from collections.abc import Callable
+from typing import Any, TextIO
 
 from monofact.errors import ConfigError
 
@@ -31,10 +32,8 @@ def _in_notebook() -> bool:
     shell = sys.modules.get("IPython")
     if shell is None:
         return False
-    try:
-        ip = shell.get_ipython()  # type: ignore[attr-defined]
-    except Exception:
-        return False
+    get_ipython = getattr(shell, "get_ipython", None)
+    ip = get_ipython() if callable(get_ipython) else None
     return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
 
 
@@ -88,7 +87,9 @@ def reporter(progress: str | Reporter | None, label: str = "monofact") -> Report
     if callable(progress):
         return progress
     if progress not in _MODES:
-        raise ConfigError(f"progress must be one of {', '.join(_MODES)} or a callable, not {progress!r}")
+        raise ConfigError(
+            f"progress must be one of {', '.join(_MODES)} or a callable, not {progress!r}"
+        )
     stream = sys.stderr
     if progress == "auto":
         progress = "bar" if (stream.isatty() or _in_notebook()) else "json"

@@ -8,11 +8,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Sequence
-
-import pyarrow as pa
+from typing import Any
 
 from monofact import __version__
 from monofact.counts import Counts, count_ngrams
@@ -28,22 +27,40 @@ def sample_corpus() -> Path:
 
 def _add_reader_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("reading")
-    g.add_argument("--text-field", default="text", help="JSONL field (dotted path) or Parquet column")
-    g.add_argument("--input-format", choices=["text", "jsonl", "parquet"], help="override the extension")
+    g.add_argument(
+        "--text-field", default="text", help="JSONL field (dotted path) or Parquet column"
+    )
+    g.add_argument(
+        "--input-format", choices=["text", "jsonl", "parquet"], help="override the extension"
+    )
     g.add_argument("--compression", choices=["none", "gzip", "zstd"], help="override the extension")
-    g.add_argument("--doc-per", choices=["line", "file"], default="line", help="text files: document unit")
-    g.add_argument("--on-invalid", choices=["replace", "error"], default="replace", help="invalid UTF-8")
-    g.add_argument("--on-bad-record", choices=["error", "skip"], default="error",
-                   help="malformed JSON, missing field, over-long document")
+    g.add_argument(
+        "--doc-per", choices=["line", "file"], default="line", help="text files: document unit"
+    )
+    g.add_argument(
+        "--on-invalid", choices=["replace", "error"], default="replace", help="invalid UTF-8"
+    )
+    g.add_argument(
+        "--on-bad-record",
+        choices=["error", "skip"],
+        default="error",
+        help="malformed JSON, missing field, over-long document",
+    )
 
 
 def _add_run_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("running")
     g.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
     g.add_argument("--memory", default=None, help="memory budget for counting tables, e.g. 4GB")
-    g.add_argument("--progress", choices=["auto", "bar", "json", "none"], default="auto",
-                   help="progress on stderr (default: a bar on a terminal, JSON lines otherwise)")
-    g.add_argument("--format", choices=["table", "json"], default="table", help="how to print results")
+    g.add_argument(
+        "--progress",
+        choices=["auto", "bar", "json", "none"],
+        default="auto",
+        help="progress on stderr (default: a bar on a terminal, JSON lines otherwise)",
+    )
+    g.add_argument(
+        "--format", choices=["table", "json"], default="table", help="how to print results"
+    )
 
 
 def _reader_kwargs(a: argparse.Namespace) -> dict[str, Any]:
@@ -134,21 +151,127 @@ def _cmd_count(a: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_lm_fit(a: argparse.Namespace) -> int:
+    from monofact.lm import NGramModel
+
+    prune = [int(x) for x in a.prune.split(",")] if a.prune else None
+    lm = NGramModel.fit(
+        a.paths,
+        order=a.order,
+        tokenizer=a.tokenizer,
+        lowercase=a.lowercase,
+        discount_fallback=a.discount_fallback,
+        prune=prune,
+        threads=a.threads,
+        memory=a.memory,
+        progress=a.progress,
+        **_reader_kwargs(a),
+    )
+    lm.save_arpa(a.out)
+    info = {
+        "order": lm.order,
+        "ngrams": lm.ngram_counts(),
+        "discounts": lm.discounts(),
+        "arpa": a.out,
+    }
+    if a.format == "json":
+        print(json.dumps(info))
+    else:
+        print(
+            f"order {lm.order} model: "
+            + ", ".join(f"{k + 1}-grams {c:,}" for k, c in enumerate(info["ngrams"]))
+        )
+        for k, (d1, d2, d3) in enumerate(lm.discounts()):
+            print(f"  order {k + 1} discounts D1={d1:.6g} D2={d2:.6g} D3+={d3:.6g}")
+        print(f"wrote {a.out}")
+    return 0
+
+
+def _cmd_lm_score(a: argparse.Namespace) -> int:
+    from monofact.lm import NGramModel
+
+    lm = NGramModel.load_arpa(a.model)
+    if a.text == "-":
+        lines = sys.stdin.read().splitlines()
+    else:
+        lines = Path(a.text).read_text(encoding="utf-8").splitlines()
+    scores = lm.log10_prob(lines)
+    ppl = lm.perplexity(lines) if lines else float("nan")
+    if a.format == "json":
+        print(json.dumps({"log10_probs": scores, "perplexity": ppl, "sentences": len(lines)}))
+    else:
+        for line, sc in zip(lines, scores):
+            print(f"{sc:.7g}\t{line}")
+        print(f"perplexity {ppl:.4f} over {len(lines):,} sentences", file=sys.stderr)
+    return 0
+
+
+FATHER_PATTERN = r"\b(?P<subject>[A-Z][a-z]+) the son of (?P<object>[A-Z][a-z]+)\b"
+
+
 def _cmd_demo(a: argparse.Namespace) -> int:
+    from monofact.facts import count_facts
+    from monofact.floors import hallucination_floor
+    from monofact.report import report
+
     corpus = sample_corpus()
     counts = count_ngrams(str(corpus), n=3, tokenizer="words", lowercase=True, progress=a.progress)
-    s = counts.summary
-    if a.format == "json":
-        print(json.dumps({"corpus": str(corpus), "trigrams": s, "histogram": _histogram_dict(counts)}))
-        return 0
-    print(f"monofact {__version__} demo: the King James Bible ({s['documents']:,} verses), bundled")
-    print(f"  {s['tokens']:,} tokens (Unicode words, lowercased), counted in {s['seconds']:.2f} s\n")
-    _print_summary(counts)
-    print(
-        f"\n{s['singleton_rate']:.1%} of the trigram occurrences are of trigrams seen exactly once:"
-        "\nthat share (the Good-Turing missing mass) is the floor below which a calibrated model"
-        "\ncannot push its error on facts that, like those trigrams, appear once in its training data."
+    facts = count_facts(str(corpus), patterns={"father": FATHER_PATTERN}, progress=a.progress)
+    floor = hallucination_floor(facts, min_wrong=364)
+    paths = report(
+        counts, facts, out=a.out, min_wrong=364, title="monofact demo: the King James Bible"
     )
+    s, f, fl = counts.summary, facts.summary, floor.to_dict()
+    if a.format == "json":
+        print(
+            json.dumps(
+                {
+                    "corpus": str(corpus),
+                    "trigrams": s,
+                    "facts": f,
+                    "floor": fl,
+                    "report": str(paths.html),
+                }
+            )
+        )
+        return 0
+    print(f"monofact {__version__} demo: the King James Bible, bundled ({corpus.name})")
+    print(
+        f"  corpus            {s['documents']:,} verses, {s['tokens']:,} tokens, {s['bytes']:,} bytes"
+    )
+    print(
+        f"  trigrams          N = {s['samples']:,}, {s['distinct']:,} distinct, "
+        f"N1 = {s['n1']:,}: singleton rate {s['singleton_rate']:.4f}"
+    )
+    print(
+        f"  facts 'X the son of Y'   {f['samples']:,} mentions of {f['distinct']:,} facts, "
+        f"{f['n1']:,} seen once ({f['fact_singleton_rate']:.4f});"
+    )
+    print(
+        f"                    {f['prompts']:,} prompts (who is X's father?), {f['singleton_prompts']:,} "
+        f"answered once: fact singleton rate sr = {f['singleton_rate']:.4f}"
+    )
+    print("\npredicted hallucination floor of a calibrated model trained on this corpus,")
+    print("asked for fathers (min_wrong = 364 plausible wrong answers, KNVZ Theorem 2):")
+    print(
+        f"  asymptotic floor  sr - 2/364 = {fl['asymptotic']:.4f}   (what the bound tends to as N grows)"
+    )
+    verdict = "vacuous" if fl["vacuous"] else "holds"
+    print(
+        f"  guaranteed bound  {fl['lower']:.4f} at 99% confidence ({verdict}: with N = {f['samples']:,} "
+        f"samples the finite-sample slack {fl['slack']:.3f} swamps the rate;"
+    )
+    if fl.get("samples_for_nonvacuous"):
+        print(
+            f"                    it turns positive from about N = {fl['samples_for_nonvacuous']:,.0f} samples)"
+        )
+    print(
+        f"\nIn words: a calibrated model that learned fathers only from this corpus would get at least "
+        f"about\n{fl['asymptotic']:.0%} of such questions wrong, because that share of the answers is "
+        "stated only once.\nProving it with 99% confidence needs a much larger corpus; the asymptotic "
+        "figure is where\nthe guaranteed bound converges."
+    )
+    print(f"\nreport: {paths.html}")
     return 0
 
 
@@ -186,11 +309,46 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "demo",
         help="run the pipeline on the bundled sample corpus",
-        description="Count the bundled King James Bible and print its singleton rates.",
+        description="Count the bundled King James Bible, its 'X the son of Y' facts, predict the "
+        "hallucination floor and write an HTML report.",
     )
     p.add_argument("--progress", choices=["auto", "bar", "json", "none"], default="auto")
+    p.add_argument("--out", default="monofact-demo-report", help="report directory")
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser(
+        "lm",
+        help="fit and score n-gram language models (modified Kneser-Ney, as KenLM)",
+        description="n-gram language models with KenLM's modified Kneser-Ney smoothing.",
+    )
+    lm_sub = p.add_subparsers(dest="lm_command", metavar="ACTION", required=True)
+    q = lm_sub.add_parser(
+        "fit",
+        help="fit a model and write it as ARPA",
+        epilog="example:\n  monofact lm fit corpus.txt --order 3 --out corpus.arpa",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    q.add_argument("paths", nargs="+", help="files, directories or globs (a sentence per line)")
+    q.add_argument("--order", type=int, default=3, help="model order 1..6 (default 3)")
+    q.add_argument("--out", required=True, help="ARPA file to write")
+    q.add_argument("--tokenizer", choices=["whitespace", "words"], default="whitespace")
+    q.add_argument("--lowercase", action="store_true")
+    q.add_argument("--discount-fallback", action="store_true", help="lmplz's fallback discounts")
+    q.add_argument("--prune", help="per-order count thresholds, e.g. 0,1,1")
+    _add_reader_flags(q)
+    _add_run_flags(q)
+    q.set_defaults(func=_cmd_lm_fit)
+    q = lm_sub.add_parser(
+        "score",
+        help="log10 probability of each line, and the perplexity",
+        epilog="example:\n  monofact lm score corpus.arpa heldout.txt",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    q.add_argument("model", help="ARPA file")
+    q.add_argument("text", help="text file, a sentence per line ('-' for standard input)")
+    q.add_argument("--format", choices=["table", "json"], default="table")
+    q.set_defaults(func=_cmd_lm_score)
 
     try:
         from monofact import _cli_analysis
@@ -207,6 +365,9 @@ def build_parser() -> argparse.ArgumentParser:
     from monofact.report.cli import add_report_subcommand
 
     add_report_subcommand(sub)
+    from monofact.experiments.cli import add_experiment_subcommand
+
+    add_experiment_subcommand(sub)
     return parser
 
 

@@ -59,10 +59,14 @@ class Corpus:
             object.__setattr__(self, "paths", [os.fspath(src)])
         elif isinstance(src, (list, tuple)):
             if not src:
-                raise ConfigError("an empty list of paths: give at least one file, glob or directory")
+                raise ConfigError(
+                    "an empty list of paths: give at least one file, glob or directory"
+                )
             bad = [p for p in src if not isinstance(p, (str, os.PathLike))]
             if bad:
-                raise ConfigError(f"paths must be strings or path objects, not {type(bad[0]).__name__}")
+                raise ConfigError(
+                    f"paths must be strings or path objects, not {type(bad[0]).__name__}"
+                )
             object.__setattr__(self, "paths", [os.fspath(p) for p in src])
         elif _is_arrow(src):
             table = src

@@ -26,4 +26,4 @@ class ResourceError(MonofactError, RuntimeError):
     """A resource ran out: the memory budget is too small, or the disk is full."""
 
 
-__all__ = ["MonofactError", "InputError", "ConfigError", "ResourceError"]
+__all__ = ["ConfigError", "InputError", "MonofactError", "ResourceError"]

@@ -26,8 +26,8 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.compute as pc  # type: ignore[import-untyped]
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from monofact._histogram import _check_samples, as_histogram, sample_stats, total_samples
 from monofact.errors import ConfigError

@@ -18,7 +18,8 @@ singleton when exactly one of its samples has a non-IDK answer, and N counts all
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -27,7 +28,7 @@ from monofact import _core
 from monofact._options import parse_threads
 from monofact._progress import Reporter, reporter
 from monofact.corpus import as_corpus
-from monofact.errors import ConfigError
+from monofact.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
     import polars as pl
@@ -43,18 +44,21 @@ def _read_table(source: Any, what: str) -> pa.Table:
         if not os.path.exists(path):
             raise ConfigError(f"{what} {path!r} does not exist")
         lower = path.lower()
-        if lower.endswith((".parquet", ".pq")):
-            import pyarrow.parquet as pq
+        try:
+            if lower.endswith((".parquet", ".pq")):
+                import pyarrow.parquet as pq
 
-            return pq.read_table(path)
-        if lower.endswith(".csv"):
-            import pyarrow.csv as pcsv
+                return pq.read_table(path)
+            if lower.endswith(".csv"):
+                import pyarrow.csv as pcsv
 
-            return pcsv.read_csv(path)
-        if lower.endswith((".jsonl", ".ndjson", ".json")):
-            import pyarrow.json as pjson
+                return pcsv.read_csv(path)
+            if lower.endswith((".jsonl", ".ndjson", ".json")):
+                import pyarrow.json as pjson
 
-            return pjson.read_json(path)
+                return pjson.read_json(path)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as e:
+            raise InputError(f"{path}: cannot read the {what} table: {e}") from e
         raise ConfigError(f"{what} {path!r}: use a .parquet, .csv or .jsonl file")
     if isinstance(source, list):
         return pa.Table.from_pylist(source)
@@ -62,7 +66,9 @@ def _read_table(source: Any, what: str) -> pa.Table:
         return pa.table(source)
     if hasattr(source, "to_arrow"):
         return pa.table(source.to_arrow())
-    raise ConfigError(f"{what} must be a path, Arrow data or a list of dicts, not {type(source).__name__}")
+    raise ConfigError(
+        f"{what} must be a path, Arrow data or a list of dicts, not {type(source).__name__}"
+    )
 
 
 class FactCounts:
@@ -196,7 +202,7 @@ def count_facts(
     else:
         pattern_list = None
         kb_table = _read_table(knowledge_base, "knowledge_base")
-        if not (window in _WINDOWS or str(window).startswith(("tokens:", "tokens="))):
+        if not isinstance(window, str):
             raise ConfigError(
                 f"window must be one of {', '.join(_WINDOWS)} or 'tokens:K', not {window!r}"
             )

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow as pa
 
 from monofact._histogram import as_histogram, sample_stats, total_samples
 from monofact.errors import ConfigError

@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.compute as pc  # type: ignore[import-untyped]
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from monofact.errors import ConfigError, InputError
 from monofact.estimators import _idk_mask
@@ -189,16 +189,16 @@ def _read_path(path: str) -> Any:
         low = low.removesuffix(comp)
     try:
         if low.endswith((".parquet", ".pq")):
-            import pyarrow.parquet as pq  # type: ignore[import-untyped]
+            import pyarrow.parquet as pq
 
             return pq.read_table(path)
         if low.endswith((".csv", ".tsv")):
-            import pyarrow.csv as pcsv  # type: ignore[import-untyped]
+            import pyarrow.csv as pcsv
 
             parse = pcsv.ParseOptions(delimiter="\t" if low.endswith(".tsv") else ",")
             return pcsv.read_csv(path, parse_options=parse)
         if low.endswith((".jsonl", ".ndjson", ".json")):
-            import pyarrow.json as pjson  # type: ignore[import-untyped]
+            import pyarrow.json as pjson
 
             return pjson.read_json(path)
     except (pa.ArrowInvalid, OSError) as exc:

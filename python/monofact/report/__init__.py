@@ -4,7 +4,7 @@ The report directory holds ``report.html`` (inline CSS, figures inlined as PNG `
 no script, no network access: it opens offline), ``figures/*.png`` and ``figures/*.svg``,
 ``report.json`` (every plotted number, the summaries and the floor terms) and
 ``data/*.parquet`` (histograms, floor curves, extrapolations, top/bottom keys, per-relation
-rates). Corpus text is HTML-escaped. Needs matplotlib (``pip install 'monofact[report]'``).
+rates). Corpus text is HTML-escaped. Uses matplotlib (a dependency of monofact).
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def report(
         from monofact.report.figures import render
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
-            f"mf.report needs matplotlib ({exc}); install it with pip install 'monofact[report]'"
+            f"mf.report needs matplotlib ({exc}); install it with pip install matplotlib"
         ) from exc
     from monofact.report.data import Params, collect
     from monofact.report.html import render_html

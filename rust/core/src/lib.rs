@@ -3,12 +3,14 @@
 //!
 //! The pipeline is visible in the module tree: `source` (find and stream documents) ->
 //! `tokenize` -> `count` (exact key counting in hash partitions) -> `stats` (count-of-counts);
-//! `facts` extracts and counts (subject, relation, object) facts.
+//! `facts` extracts and counts (subject, relation, object) facts; `lm` fits and queries
+//! modified Kneser-Ney n-gram models from the counts.
 //! No module here knows about Python; the binding crate only converts.
 
 pub mod count;
 pub mod error;
 pub mod facts;
+pub mod lm;
 pub mod progress;
 pub mod scan;
 pub mod source;

@@ -4,6 +4,7 @@
 mod counting;
 mod errors;
 mod facts;
+mod lm;
 mod longcall;
 
 use pyo3::prelude::*;
@@ -17,5 +18,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(facts::count_facts, m)?)?;
     m.add_function(wrap_pyfunction!(facts::count_fact_records, m)?)?;
     m.add_class::<facts::FactCounts>()?;
+    m.add_function(wrap_pyfunction!(lm::fit_ngram_model, m)?)?;
+    m.add_function(wrap_pyfunction!(lm::load_arpa, m)?)?;
+    m.add_class::<lm::NGramModel>()?;
     Ok(())
 }

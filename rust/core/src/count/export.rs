@@ -88,6 +88,9 @@ impl ExportedKeys {
 
 pub(crate) trait KeyTable: Send + Sync {
     fn export(&self, filter: &KeyFilter) -> Result<ExportedKeys>;
+    /// All keys in no particular order, with the internal ids and vocabulary; consumes the
+    /// table partition by partition so peak memory stays near one copy of the keys.
+    fn into_unordered(self: Box<Self>) -> Result<ExportedKeys>;
 }
 
 /// Vocabulary sorted by text: (rank -> text, id -> rank).
@@ -160,9 +163,53 @@ impl<K: NKey> KeyTable for Partitioned<K> {
             Ok(())
         })
     }
+
+    fn into_unordered(self: Box<Self>) -> Result<ExportedKeys> {
+        let table = *self;
+        let n = table.n;
+        let total: usize = table.partitions.iter().map(|p| p.len()).sum();
+        let mut flat = Vec::with_capacity(total * n);
+        let mut counts = Vec::with_capacity(total);
+        let mut ids = [0u32; 8];
+        for part in table.partitions {
+            for (&k, &c) in part.keys.iter().zip(&part.counts) {
+                k.unpack(n, &mut ids);
+                flat.extend_from_slice(&ids[..n]);
+                counts.push(c);
+            }
+        }
+        Ok(ExportedKeys {
+            n,
+            ids: flat,
+            counts,
+            vocab: Arc::new(table.vocab),
+        })
+    }
 }
 
 impl<K: NKey> KeyTable for DiskPartitioned<K> {
+    fn into_unordered(self: Box<Self>) -> Result<ExportedKeys> {
+        let table = *self;
+        let n = table.n;
+        let mut flat = Vec::new();
+        let mut counts = Vec::new();
+        let mut ids = [0u32; 8];
+        for s in &table.sections {
+            super::spill::merge_sections::<K>(std::slice::from_ref(s), |k, c| {
+                k.unpack(n, &mut ids);
+                flat.extend_from_slice(&ids[..n]);
+                counts.push(c);
+                Ok(())
+            })?;
+        }
+        Ok(ExportedKeys {
+            n,
+            ids: flat,
+            counts,
+            vocab: Arc::new(table.vocab),
+        })
+    }
+
     fn export(&self, filter: &KeyFilter) -> Result<ExportedKeys> {
         export_keys::<K>(self.n, &self.vocab, filter, |f| {
             for s in &self.sections {

@@ -179,6 +179,12 @@ impl NgramCounts {
     pub fn keys(&self, filter: &export::KeyFilter) -> Result<export::ExportedKeys> {
         self.table.export(filter)
     }
+
+    /// Every key with its count in no defined order (internal ids, with their vocabulary),
+    /// consuming the counts: the cheap hand-over to the language-model estimator.
+    pub fn into_unordered_keys(self) -> Result<export::ExportedKeys> {
+        self.table.into_unordered()
+    }
 }
 
 #[inline(always)]

@@ -95,6 +95,8 @@ fn text_values<'a>(
             let a = col.as_string_view();
             Box::new(move |i| a.is_valid(i).then(|| a.value(i)))
         }
+        // A column of nulls only (what Arrow infers when every value is None): all IDK objects.
+        DataType::Null => Box::new(|_| None),
         other => {
             return Err(CoreError::config(format!(
                 "record column {name:?} has type {other}, not text"
