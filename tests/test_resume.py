@@ -93,3 +93,29 @@ def test_checkpoint_needs_files(kjv_lines: list[str], tmp_path: Path) -> None:
 
     with pytest.raises(mf.ConfigError, match="checkpoint_dir"):
         mf.count_ngrams(pa.table({"text": kjv_lines[:10]}), checkpoint_dir=tmp_path)
+
+
+def test_ctrl_c_removes_the_spill_directory(corpus: list[str], tmp_path: Path) -> None:
+    """SIGINT during a spilling run: KeyboardInterrupt, and the spill directory is gone."""
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    script = (
+        "import monofact as mf\n"
+        "try:\n"
+        f"    mf.count_ngrams({corpus * 3!r}, n=3, tokenizer='whitespace', threads=1, "
+        f"memory='256KB', spill_dir={str(spill)!r}, progress='none')\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted')\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(any(p.glob("*.run")) for p in spill.iterdir()):
+        if proc.poll() is not None:
+            pytest.fail("the counting subprocess ended before it spilled")
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    assert "interrupted" in out
+    assert list(spill.iterdir()) == []

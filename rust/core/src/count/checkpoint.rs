@@ -65,6 +65,13 @@ pub struct Checkpoint {
     next: std::sync::atomic::AtomicU64,
 }
 
+/// The key width recorded in the checkpoint in `dir`, if there is one.
+pub fn stored_key_bytes(dir: &Path) -> Option<usize> {
+    let bytes = fs::read(dir.join("manifest.json")).ok()?;
+    let fp: Fingerprint = serde_json::from_slice(&bytes).ok()?;
+    Some(fp.key_bytes)
+}
+
 fn io(dir: &Path, what: &str, e: std::io::Error) -> CoreError {
     CoreError::Resource(format!(
         "checkpoint directory {}: cannot {what}: {e}",

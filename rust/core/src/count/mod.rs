@@ -931,8 +931,22 @@ pub fn count_ngrams(
     }
     match opts.n {
         1..=2 => count_with::<u64>(corpus, src, opts, progress, &pool, threads),
+        // A checkpoint made with wide keys is resumed with wide keys.
+        3 if opts
+            .checkpoint_dir
+            .as_deref()
+            .and_then(checkpoint::stored_key_bytes)
+            == Some(16) =>
+        {
+            count_with::<u128>(corpus, src, opts, progress, &pool, threads)
+        }
         3 => match count_with::<u64>(corpus, src, opts, progress, &pool, threads) {
             Err(CoreError::Widen) => {
+                // The narrow attempt's checkpoint is of no use to the wide one: drop its
+                // manifest so the wide run starts it afresh without calling it discarded.
+                if let Some(dir) = &opts.checkpoint_dir {
+                    let _ = std::fs::remove_file(dir.join("manifest.json"));
+                }
                 count_with::<u128>(corpus, src, opts, progress, &pool, threads)
             }
             other => other,
