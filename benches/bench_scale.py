@@ -153,6 +153,7 @@ def main() -> int:
         "--skip", action="append", default=[], help="budget, duckdb, scaling, threads, sample"
     )
     ap.add_argument("--duckdb-timeout", type=float, default=900)
+    ap.add_argument("--duckdb-memory", default=None, help="DuckDB memory_limit (default --memory)")
     ap.add_argument("--json", default=None)
     a = ap.parse_args()
     budget_mb = int(a.memory.upper().rstrip("MB")) if a.memory.upper().endswith("MB") else None
@@ -187,12 +188,13 @@ def main() -> int:
             )
 
     if "duckdb" not in a.skip:
-        d = duckdb(big, a.memory, a.threads, a.duckdb_timeout)
+        d = duckdb(big, a.duckdb_memory or a.memory, a.threads, a.duckdb_timeout)
         report["duckdb"] = d
         print(
-            f"\n[duckdb] memory_limit={a.memory}: wall {d.get('wall', float('nan')):.1f} s  "
+            f"\n[duckdb] memory_limit={a.duckdb_memory or a.memory}: wall {d.get('wall', float('nan')):.1f} s  "
             f"peak RSS {d['peak_rss_mb']:.0f} MB  distinct {d.get('distinct', '-')}  "
             f"{d.get('error', '')}"
+            + (f" (after {d['failed_after']:.0f} s)" if "failed_after" in d else "")
         )
 
     base = prefix(big, a.base_mb)
