@@ -55,6 +55,7 @@ con.execute(f"SET threads={threads}")
 con.execute(f"SET memory_limit='{memory}'")
 con.execute(f"SET temp_directory='{tmp}'")
 con.execute("SET preserve_insertion_order=false")
+con.execute("SET enable_progress_bar=false")
 t = time.perf_counter()
 q = f'''
 WITH lines AS (
@@ -105,7 +106,8 @@ def _run(args: list[str], timeout: float) -> dict[str, Any]:
         lines = err.strip().splitlines()
         first = next((x for x in lines if "Error" in x), lines[-1] if lines else f"status {status}")
         return {"error": first, "peak_rss_mb": peak, "failed_after": time.monotonic() - started}
-    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    last = [x for x in out.splitlines() if x.startswith("{")][-1]
+    result: dict[str, Any] = json.loads(last)
     result["peak_rss_mb"] = peak
     return result
 
