@@ -101,6 +101,9 @@ class NGramModel:
     def score(
         self, sentences: list[str], bos: bool = True, eos: bool = True
     ) -> list[tuple[float, list[float], int]]: ...
+    def score_totals(
+        self, sentences: list[str], bos: bool = True, eos: bool = True
+    ) -> list[float]: ...
     def perplexity(
         self, sentences: list[str], bos: bool = True, eos: bool = True
     ) -> dict[str, Any]: ...

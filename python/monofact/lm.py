@@ -142,7 +142,7 @@ class NGramModel:
         """log10 probability of a sentence (a float) or of each of many (a list), from ``<s>``
         through ``</s>`` unless ``bos``/``eos`` say otherwise. Unknown words score as ``<unk>``."""
         texts, single = _sentences(sentences)
-        totals = [s[0] for s in self._inner.score(texts, bos=bos, eos=eos)]
+        totals = self._inner.score_totals(texts, bos=bos, eos=eos)
         return totals[0] if single else totals
 
     def token_log10_probs(

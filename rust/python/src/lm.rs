@@ -107,6 +107,23 @@ impl NGramModel {
             .collect())
     }
 
+    /// Per sentence: the total log10 probability only (no per-token lists to build).
+    #[pyo3(signature = (sentences, bos=true, eos=true))]
+    fn score_totals(
+        &self,
+        py: Python<'_>,
+        sentences: Vec<String>,
+        bos: bool,
+        eos: bool,
+    ) -> PyResult<Vec<f64>> {
+        let texts = self.normalize(sentences);
+        let model = self.model.clone();
+        let scores = run_long(py, None, move |_| {
+            model.score_batch(&texts, bos, eos).map_err(CoreError::from)
+        })?;
+        Ok(scores.into_iter().map(|s| s.total).collect())
+    }
+
     #[pyo3(signature = (sentences, bos=true, eos=true))]
     fn perplexity<'py>(
         &self,
