@@ -104,7 +104,10 @@ def test_exit_codes(tmp_path: Path, capsys):
 
 def test_lm_fit_and_score(kjv_tok, tmp_path: Path, capsys):
     arpa = tmp_path / "kjv.arpa"
-    assert main(["lm", "fit", str(kjv_tok), "--order", "2", "--out", str(arpa), "--progress", "none"]) == 0
+    assert (
+        main(["lm", "fit", str(kjv_tok), "--order", "2", "--out", str(arpa), "--progress", "none"])
+        == 0
+    )
     assert "2-grams 141,365" in capsys.readouterr().out
     held = tmp_path / "held.txt"
     held.write_text("in the beginning god created the heaven and the earth .\nunknownword here\n")

@@ -292,8 +292,6 @@ def test_python_m_monofact_facts(corpus):
         capture_output=True,
         text=True,
     )
-    if r.returncode == 2 and "invalid choice: 'facts'" in r.stderr:
-        pytest.skip("cli.py does not wire `monofact facts` in yet")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["summary"]["samples"] == 3
     r = subprocess.run(

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import monofact as mf
 import pytest
-
-ray = pytest.importorskip("ray")
+import ray
 
 
 @pytest.fixture(scope="module")

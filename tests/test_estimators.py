@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import importlib
 import math
 import warnings
 from pathlib import Path
@@ -54,7 +55,7 @@ class CapsuleOnly:
 
 
 def test_as_histogram_accepts_every_shape(tmp_path: Path) -> None:
-    pl = pytest.importorskip("polars")
+    pl = importlib.import_module("polars")
     table = pa.table(
         {
             "r": pa.array([3, 1, 2, 5, 8], pa.uint64()),
@@ -241,7 +242,7 @@ def test_t4_singleton_rate() -> None:
 
 
 def test_t4_singleton_rate_arrow_and_polars_and_fact_columns() -> None:
-    pl = pytest.importorskip("polars")
+    pl = importlib.import_module("polars")
     table = pa.table({"prompt": [c for c, _ in T4], "response": [r for _, r in T4]})
     assert est.singleton_rate(table).singleton_rate == 0.5
     assert est.singleton_rate(pl.from_arrow(table)).singleton_rate == 0.5
@@ -382,8 +383,7 @@ def test_sgt_switch_uses_turing_estimates_before_the_switch() -> None:
 
 @pytest.fixture(scope="module")
 def kjv_trigrams() -> collections.Counter[tuple[str, str, str]]:
-    if not KJV.exists():
-        pytest.skip("KJV corpus not available")
+    assert KJV.exists(), f"test data missing: {KJV}"
     toks = KJV.read_text(encoding="utf-8").split()
     return collections.Counter(zip(toks, toks[1:], toks[2:]))
 
@@ -391,7 +391,7 @@ def kjv_trigrams() -> collections.Counter[tuple[str, str, str]]:
 def test_sgt_agrees_with_nltk_on_kjv_trigrams(
     kjv_trigrams: collections.Counter[tuple[str, str, str]],
 ) -> None:
-    prob = pytest.importorskip("nltk.probability")
+    prob = importlib.import_module("nltk.probability")
     coc = collections.Counter(kjv_trigrams.values())
     ours = est.simple_good_turing(dict(coc))
     nl = prob.SimpleGoodTuringProbDist(prob.FreqDist(kjv_trigrams))
@@ -413,7 +413,7 @@ def test_sgt_agrees_with_nltk_on_kjv_trigrams(
 
 
 def test_sgt_agrees_with_nltk_on_t8() -> None:
-    prob = pytest.importorskip("nltk.probability")
+    prob = importlib.import_module("nltk.probability")
     counts = [1] * 10 + [2] * 6 + [3] * 4 + [5] * 2 + [8]
     nl = prob.SimpleGoodTuringProbDist(prob.FreqDist({f"k{i}": c for i, c in enumerate(counts)}))
     ours = est.simple_good_turing(PHI)
@@ -424,7 +424,7 @@ def test_sgt_agrees_with_nltk_on_t8() -> None:
 
 
 def test_nltk_deviation_on_flat_slope() -> None:
-    prob = pytest.importorskip("nltk.probability")
+    prob = importlib.import_module("nltk.probability")
     fd = prob.FreqDist({f"k{r}_{j}": r for r in range(1, 6) for j in range(1)})
     with pytest.warns(UserWarning, match="best fit"):
         prob.SimpleGoodTuringProbDist(fd)  # NLTK carries on with b = 0
@@ -433,7 +433,7 @@ def test_nltk_deviation_on_flat_slope() -> None:
 
 
 def test_nltk_hardcodes_the_confidence_factor() -> None:
-    prob = pytest.importorskip("nltk.probability")
+    prob = importlib.import_module("nltk.probability")
     hist = {r: int(1e5 / r**2.5) for r in range(1, 30)}
     fd = prob.FreqDist({(r, j): r for r, n in hist.items() for j in range(n)})
     with warnings.catch_warnings():

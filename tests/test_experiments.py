@@ -14,10 +14,9 @@ from monofact.experiments import arbitrary_facts, grading_sim, theorem3
 from monofact.experiments import cli as cli_module
 from monofact.experiments.arbitrary_facts import Config, count_world, run
 from monofact.experiments.cli import main as cli_main
-from monofact.experiments.models import IDK, Memorizer, Responses, evaluate, lm_available
+from monofact.experiments.models import IDK, Memorizer, Responses, evaluate
 from monofact.experiments.world import DATES, make_world
 
-needs_lm = pytest.mark.skipif(not lm_available(), reason="mf.NGramModel not built yet")
 QUICK = dataclasses.replace(Config.quick(), ngram=False)
 
 
@@ -161,7 +160,6 @@ def test_cli_writes_report_and_json(tmp_path, capsys):
     assert md.startswith("## Does the floor hold?") and "| memorizer | sampled |" in md
 
 
-@needs_lm
 def test_she_he_theorem3():
     rows = {(r["variant"], r["order"]): r for r in theorem3.run(orders=(3, 6))}
     for variant in ("KNVZ", "short"):
@@ -170,7 +168,6 @@ def test_she_he_theorem3():
     assert rows[("short", 6)]["error_rate"] == 0.0  # within a 6-gram's reach: right
 
 
-@needs_lm
 def test_ngram_models_on_a_small_world():
     cfg = dataclasses.replace(Config.quick(), seeds=(0,), exponents=(0.0,))
     res = run(cfg)

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-pytest.importorskip("matplotlib")
+import matplotlib  # noqa: F401  (a dependency of monofact)
 
 import monofact
 import monofact.cli

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from monofact import __version__
+from monofact._cli_scale import add_merge_subcommand, add_scale_flags, save_if_asked, scale_kwargs
 from monofact.counts import Counts, count_ngrams
 from monofact.errors import ConfigError, InputError, MonofactError, ResourceError
 
@@ -139,7 +140,9 @@ def _cmd_count(a: argparse.Namespace) -> int:
         threads=a.threads,
         progress=a.progress,
         **_reader_kwargs(a),
+        **scale_kwargs(a),
     )
+    save_if_asked(a, counts)
     if a.out:
         _write_out(counts, a.out, a.top)
     if a.format == "json":
@@ -304,6 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=None, help="with --out: only the TOP most frequent")
     _add_reader_flags(p)
     _add_run_flags(p)
+    add_scale_flags(p)
     p.set_defaults(func=_cmd_count)
 
     p = sub.add_parser(
@@ -316,6 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="monofact-demo-report", help="report directory")
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.set_defaults(func=_cmd_demo)
+    add_merge_subcommand(sub)
 
     p = sub.add_parser(
         "lm",
