@@ -94,6 +94,7 @@ def main() -> int:
     )
 
     import kenlm
+
     import monofact as mf
 
     held = lines[-20000:]

@@ -6,10 +6,11 @@ import gzip
 import json
 from pathlib import Path
 
-import monofact as mf
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
+import monofact as mf
 from monofact import ConfigError, InputError
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from monofact._cli_analysis import add_subcommands
 from monofact.floors import hallucination_floor
 

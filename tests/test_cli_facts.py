@@ -8,11 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import monofact as mf
 import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
+
+import monofact as mf
 from monofact._cli_facts import add_facts_subcommand, parse_pattern
 from monofact.cli import sample_corpus
 

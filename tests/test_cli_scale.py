@@ -6,8 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
-import monofact as mf
 import pytest
+
+import monofact as mf
 from monofact._cli_scale import add_merge_subcommand, add_scale_flags, save_if_asked, scale_kwargs
 
 

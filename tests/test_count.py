@@ -7,14 +7,15 @@ import json
 from collections import Counter
 from pathlib import Path
 
-import monofact as mf
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import oracle_counts
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import monofact as mf
+from conftest import oracle_counts
 
 # n, padded, samples N, distinct, N1, N2, N3, largest count (shared/data/kjv/README.md)
 KJV_FIGURES = [

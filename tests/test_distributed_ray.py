@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import monofact as mf
 import pytest
 import ray
+
+import monofact as mf
 
 
 @pytest.fixture(scope="module")

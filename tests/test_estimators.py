@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from monofact import estimators as est
 from monofact._histogram import as_histogram, sample_stats
 from monofact.errors import ConfigError

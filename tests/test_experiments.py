@@ -6,10 +6,11 @@ import dataclasses
 import json
 from typing import Any
 
-import monofact as mf
 import numpy as np
 import pyarrow as pa
 import pytest
+
+import monofact as mf
 from monofact.experiments import arbitrary_facts, grading_sim, theorem3
 from monofact.experiments import cli as cli_module
 from monofact.experiments.arbitrary_facts import Config, count_world, run

@@ -9,13 +9,14 @@ import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
-import monofact as mf
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import KJV
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import monofact as mf
+from conftest import KJV
 from monofact import ConfigError, InputError
 from monofact.cli import sample_corpus
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-import monofact as mf
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+import monofact as mf
 
 WINDOWS = ["sentence", "line", "paragraph", "document", "tokens:1", "tokens:2", "tokens:4"]
 

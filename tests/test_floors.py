@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+
 from monofact import floors
 from monofact.errors import ConfigError
 from monofact.floors import Floor, hallucination_floor

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from monofact.errors import ConfigError, InputError
 from monofact.grading import (
     BENCHMARKS,

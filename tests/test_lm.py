@@ -6,9 +6,10 @@ from __future__ import annotations
 import lzma
 from pathlib import Path
 
-import monofact as mf
 import pyarrow as pa
 import pytest
+
+import monofact as mf
 from conftest import KJV
 from monofact import ConfigError, InputError
 

@@ -8,8 +8,9 @@ import threading
 import time
 from pathlib import Path
 
-import monofact as mf
 import pytest
+
+import monofact as mf
 
 
 @pytest.fixture(scope="module")

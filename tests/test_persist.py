@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import monofact as mf
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
+import monofact as mf
 
 
 def _count(corpus: object, **kw: object) -> mf.Counts:

@@ -21,8 +21,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import matplotlib  # noqa: F401  (a dependency of monofact)
-
 import monofact
 import monofact.cli
 from monofact.counts import count_ngrams

@@ -9,8 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-import monofact as mf
 import pytest
+
+import monofact as mf
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import monofact as mf
 import pytest
+
+import monofact as mf
 from monofact.counts import singleton_interval
 
 

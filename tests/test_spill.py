@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import monofact as mf
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+import monofact as mf
 
 
 def _count(corpus: object, **kw: object) -> mf.Counts:
