@@ -18,6 +18,10 @@ MODULES = [
     "monofact._cli_analysis",
     "monofact.facts",
     "monofact.lm",
+    "monofact.errors",
+    "monofact.report",
+    "monofact.floors",
+    "monofact.experiments",
 ]
 
 

@@ -79,26 +79,56 @@ class Counts:
 
     @property
     def summary(self) -> dict[str, Any]:
-        """Figures of the run (a copy)."""
+        """Figures of the run (a copy).
+
+        >>> import pyarrow as pa
+        >>> c = count_ngrams(pa.table({"text": ["a b a b", "a b"]}), n=2, progress="none")
+        >>> c.summary["samples"], c.summary["distinct"], c.summary["n1"]
+        (4, 2, 1)
+        """
         return dict(self._summary)
 
     @property
     def n(self) -> int:
-        """The n-gram order."""
+        """The n-gram order.
+
+        >>> import pyarrow as pa
+        >>> c = count_ngrams(pa.table({"text": ["a b a b", "a b"]}), n=2, progress="none")
+        >>> c.n
+        2
+        """
         return int(self._summary["n"])
 
     @property
     def samples(self) -> int:
-        """N, the number of n-gram occurrences counted."""
+        """N, the number of n-gram occurrences counted.
+
+        >>> import pyarrow as pa
+        >>> c = count_ngrams(pa.table({"text": ["a b a b", "a b"]}), n=2, progress="none")
+        >>> c.samples
+        4
+        """
         return int(self._summary["samples"])
 
     @property
     def singleton_rate(self) -> float:
-        """N1 / N: the share of n-gram occurrences whose n-gram occurs exactly once."""
+        """N1 / N: the share of n-gram occurrences whose n-gram occurs exactly once.
+
+        >>> import pyarrow as pa
+        >>> c = count_ngrams(pa.table({"text": ["a b a b", "a b"]}), n=2, progress="none")
+        >>> c.singleton_rate
+        0.25
+        """
         return float(self._summary["singleton_rate"])
 
     def histogram(self) -> pa.Table:
-        """Count-of-counts: a table of ``r`` (uint64) and ``n_r`` (uint64), ascending ``r``."""
+        """Count-of-counts: a table of ``r`` (uint64) and ``n_r`` (uint64), ascending ``r``.
+
+        >>> import pyarrow as pa
+        >>> c = count_ngrams(pa.table({"text": ["a b a b", "a b"]}), n=2, progress="none")
+        >>> c.histogram().to_pylist()
+        [{'r': 1, 'n_r': 1}, {'r': 3, 'n_r': 1}]
+        """
         if self._inner is None:
             assert self._hist is not None
             return self._hist
@@ -110,6 +140,11 @@ class Counts:
         For an exact run this is the histogram itself (as floats); for a sampled run each kept
         ``n_r`` is divided by the rate, an unbiased estimate since each key is kept with
         probability ``rate`` whatever its count.
+
+        >>> import pyarrow as pa
+        >>> c = count_ngrams(pa.table({"text": ["a b a b", "a b"]}), n=2, progress="none")
+        >>> c.estimated_histogram().column("n_r").to_pylist()
+        [1.0, 1.0]
         """
         h = self.histogram()
         rate = self._summary.get("sample_rate") or 1.0
@@ -127,6 +162,11 @@ class Counts:
         space; ``count``: uint64), ordered by count descending, then tokens ascending.
 
         ``min_count``/``max_count`` keep counts in that range; ``top_k`` the k most frequent.
+
+        >>> import pyarrow as pa
+        >>> c = count_ngrams(pa.table({"text": ["a b a b", "a b"]}), n=2, progress="none")
+        >>> c.to_arrow(min_count=2).read_all().to_pylist()
+        [{'ngram': 'a b', 'count': 3}]
         """
         for name, v in (("min_count", min_count), ("max_count", max_count), ("top_k", top_k)):
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
@@ -152,11 +192,23 @@ class Counts:
         return pa.RecordBatchReader.from_stream(stream)
 
     def to_table(self, **filters: Any) -> pa.Table:
-        """The n-grams as one pyarrow Table (see ``to_arrow`` for the filters)."""
+        """The n-grams as one pyarrow Table (see ``to_arrow`` for the filters).
+
+        >>> import pyarrow as pa
+        >>> c = count_ngrams(pa.table({"text": ["a b a b", "a b"]}), n=2, progress="none")
+        >>> c.to_table().to_pylist()
+        [{'ngram': 'a b', 'count': 3}, {'ngram': 'b a', 'count': 1}]
+        """
         return self.to_arrow(**filters).read_all()
 
     def to_polars(self, **filters: Any) -> pl.DataFrame:
-        """The n-grams as a polars DataFrame (see ``to_arrow`` for the filters)."""
+        """The n-grams as a polars DataFrame (see ``to_arrow`` for the filters).
+
+        >>> import pyarrow as pa
+        >>> c = count_ngrams(pa.table({"text": ["a b a b", "a b"]}), n=2, progress="none")
+        >>> c.to_polars(top_k=1)["ngram"].to_list()
+        ['a b']
+        """
         import polars as pl
 
         frame = pl.from_arrow(self.to_table(**filters))
@@ -171,6 +223,13 @@ class Counts:
         (inputs with sizes and mtimes, options, library and format version). The manifest is
         written last, atomically, so a directory with a manifest is complete. Read it back with
         :meth:`Counts.load`; combine saved counts of disjoint inputs with :meth:`Counts.merge`.
+
+        >>> import pyarrow as pa, tempfile
+        >>> c = count_ngrams(pa.table({"text": ["a b a b", "a b"]}), n=2, progress="none")
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     _ = c.save(d)
+        ...     Counts.load(d).to_table().equals(c.to_table())
+        True
         """
         return _persist.save(
             directory, self.to_table(), self.histogram(), self.summary, self.options, self.inputs
@@ -181,6 +240,13 @@ class Counts:
         """Counts saved by :meth:`save`. A missing or corrupt manifest raises InputError.
 
         The summary and histogram are read at once; the keys when asked for.
+
+        >>> import pyarrow as pa, tempfile
+        >>> c = count_ngrams(pa.table({"text": ["a b a b", "a b"]}), n=2, progress="none")
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     _ = c.save(d)
+        ...     Counts.load(d).summary["n1"]
+        1
         """
         d = Path(directory)
         manifest = _persist.read_manifest(d)
@@ -219,6 +285,12 @@ class Counts:
         recomputed from the merged keys (histograms of shards never add: a singleton in one
         shard may recur in another). Counts made with different options (n, tokenizer,
         lowercase, pad, sample, sample_seed) raise ConfigError.
+
+        >>> import pyarrow as pa
+        >>> a = count_ngrams(pa.table({"text": ["a b a b"]}), n=2, progress="none")
+        >>> b = count_ngrams(pa.table({"text": ["a b"]}), n=2, progress="none")
+        >>> Counts.merge([a, b]).to_table().to_pylist()
+        [{'ngram': 'a b', 'count': 3}, {'ngram': 'b a', 'count': 1}]
         """
         counts = list(counts)
         options = _persist.check_mergeable([c.options for c in counts])
@@ -251,7 +323,12 @@ class Counts:
         return c
 
     def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
-        """Export the n-grams through the Arrow PyCapsule interface."""
+        """Export the n-grams through the Arrow PyCapsule interface.
+
+        >>> import pyarrow as pa
+        >>> pa.table(count_ngrams(pa.table({"text": ["a b a b", "a b"]}), n=2, progress="none")).num_rows
+        2
+        """
         return self.to_arrow().__arrow_c_stream__(requested_schema)
 
     def __repr__(self) -> str:

@@ -82,27 +82,62 @@ class FactCounts:
     @property
     def summary(self) -> dict[str, Any]:
         """Figures of the run: samples N (IDK included), distinct facts, n1, the prompt-level
-        ``singleton_rate`` and the fact-level ``fact_singleton_rate``, documents, seconds, ..."""
+        ``singleton_rate`` and the fact-level ``fact_singleton_rate``, documents, seconds, ...
+
+        >>> import pyarrow as pa
+        >>> text = pa.table({"text": ["Abel the son of Adam.", "Seth the son of Adam", "Abel the son of Adam"]})
+        >>> f = count_facts(text, patterns={"father": r"(?P<subject>[A-Z]\\w+) the son of (?P<object>[A-Z]\\w+)"}, progress="none")
+        >>> f.summary["samples"], f.summary["distinct"]
+        (3, 2)
+        """
         return dict(self._summary)
 
     @property
     def singleton_rate(self) -> float:
-        """MATH.md section 2: singleton prompts / all samples."""
+        """MATH.md section 2: singleton prompts / all samples.
+
+        >>> import pyarrow as pa
+        >>> text = pa.table({"text": ["Abel the son of Adam.", "Seth the son of Adam", "Abel the son of Adam"]})
+        >>> f = count_facts(text, patterns={"father": r"(?P<subject>[A-Z]\\w+) the son of (?P<object>[A-Z]\\w+)"}, progress="none")
+        >>> f.singleton_rate
+        0.3333333333333333
+        """
         return float(self._summary["singleton_rate"])
 
     @property
     def samples(self) -> int:
-        """N: all samples, IDK included."""
+        """N: all samples, IDK included.
+
+        >>> import pyarrow as pa
+        >>> text = pa.table({"text": ["Abel the son of Adam.", "Seth the son of Adam", "Abel the son of Adam"]})
+        >>> f = count_facts(text, patterns={"father": r"(?P<subject>[A-Z]\\w+) the son of (?P<object>[A-Z]\\w+)"}, progress="none")
+        >>> f.samples
+        3
+        """
         return int(self._summary["samples"])
 
     def table(self) -> pa.Table:
         """subject, relation, object, mentions, documents, first_document (0-based corpus
-        position), most frequent first."""
+        position), most frequent first.
+
+        >>> import pyarrow as pa
+        >>> text = pa.table({"text": ["Abel the son of Adam.", "Seth the son of Adam", "Abel the son of Adam"]})
+        >>> f = count_facts(text, patterns={"father": r"(?P<subject>[A-Z]\\w+) the son of (?P<object>[A-Z]\\w+)"}, progress="none")
+        >>> f.table().column("mentions").to_pylist()
+        [2, 1]
+        """
         return pa.table(self._inner.facts())
 
     def histogram(self, by: str | None = None) -> pa.Table:
         """Count-of-counts of facts (``r``, ``n_r``); ``by="relation"`` adds a ``relation``
-        column with one histogram per relation."""
+        column with one histogram per relation.
+
+        >>> import pyarrow as pa
+        >>> text = pa.table({"text": ["Abel the son of Adam.", "Seth the son of Adam", "Abel the son of Adam"]})
+        >>> f = count_facts(text, patterns={"father": r"(?P<subject>[A-Z]\\w+) the son of (?P<object>[A-Z]\\w+)"}, progress="none")
+        >>> f.histogram().to_pylist()
+        [{'r': 1, 'n_r': 1}, {'r': 2, 'n_r': 1}]
+        """
         if by is None:
             return pa.table(self._inner.histogram())
         if by != "relation":
@@ -121,17 +156,38 @@ class FactCounts:
         return out.sort_by([("relation", "ascending"), ("r", "ascending")])
 
     def prompts(self) -> pa.Table:
-        """Per prompt (subject, relation): mentions, answers, idk, distinct_objects, singleton."""
+        """Per prompt (subject, relation): mentions, answers, idk, distinct_objects, singleton.
+
+        >>> import pyarrow as pa
+        >>> text = pa.table({"text": ["Abel the son of Adam.", "Seth the son of Adam", "Abel the son of Adam"]})
+        >>> f = count_facts(text, patterns={"father": r"(?P<subject>[A-Z]\\w+) the son of (?P<object>[A-Z]\\w+)"}, progress="none")
+        >>> f.prompts().column("subject").to_pylist()
+        ['Abel', 'Seth']
+        """
         return pa.table(self._inner.prompts())
 
     def singleton_rates(self, by: str = "relation") -> pa.Table:
-        """Per relation: group, samples, singletons, singleton_rate."""
+        """Per relation: group, samples, singletons, singleton_rate.
+
+        >>> import pyarrow as pa
+        >>> text = pa.table({"text": ["Abel the son of Adam.", "Seth the son of Adam", "Abel the son of Adam"]})
+        >>> f = count_facts(text, patterns={"father": r"(?P<subject>[A-Z]\\w+) the son of (?P<object>[A-Z]\\w+)"}, progress="none")
+        >>> f.singleton_rates().column("singletons").to_pylist()
+        [1]
+        """
         if by != "relation":
             raise ConfigError(f"singleton_rates(by=...) takes 'relation', not {by!r}")
         return pa.table(self._inner.relations())
 
     def to_polars(self) -> pl.DataFrame:
-        """The fact table as a polars DataFrame."""
+        """The fact table as a polars DataFrame.
+
+        >>> import pyarrow as pa
+        >>> text = pa.table({"text": ["Abel the son of Adam.", "Seth the son of Adam", "Abel the son of Adam"]})
+        >>> f = count_facts(text, patterns={"father": r"(?P<subject>[A-Z]\\w+) the son of (?P<object>[A-Z]\\w+)"}, progress="none")
+        >>> f.to_polars().shape
+        (2, 6)
+        """
         import polars as pl
 
         frame = pl.from_arrow(self.table())
@@ -139,7 +195,14 @@ class FactCounts:
         return frame
 
     def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
-        """Export the fact table through the Arrow PyCapsule interface."""
+        """Export the fact table through the Arrow PyCapsule interface.
+
+        >>> import pyarrow as pa
+        >>> text = pa.table({"text": ["Abel the son of Adam.", "Seth the son of Adam", "Abel the son of Adam"]})
+        >>> f = count_facts(text, patterns={"father": r"(?P<subject>[A-Z]\\w+) the son of (?P<object>[A-Z]\\w+)"}, progress="none")
+        >>> pa.table(f).num_rows
+        2
+        """
         return self.table().__arrow_c_stream__(requested_schema)
 
     def __repr__(self) -> str:

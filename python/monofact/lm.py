@@ -24,7 +24,11 @@ from monofact.errors import ConfigError
 
 @dataclass(frozen=True)
 class Choices:
-    """Answers to multiple-choice questions (see :meth:`NGramModel.choose`)."""
+    """Answers to multiple-choice questions (see :meth:`NGramModel.choose`).
+
+    >>> Choices(picks=[0, 1], log10_probs=[[-1.0, -2.0], [-3.0, -0.5]], error_rate=0.5).picks
+    [0, 1]
+    """
 
     picks: list[int]
     """Index of the most probable choice of each question (ties: the first)."""
@@ -81,6 +85,11 @@ class NGramModel:
         own. ``prune`` holds lmplz's per-order count thresholds (``[0, 1, 1]`` drops bigrams and
         trigrams seen once). ``tokenizer="whitespace"`` matches KenLM; with ``"words"`` queries
         are tokenized the same way as the corpus.
+
+        >>> import pyarrow as pa
+        >>> lm = NGramModel.fit(pa.table({"text": ["the cat sat", "the cat ran", "a dog sat", "the dog ran"] * 3}), order=2, discount_fallback=True, progress="none")
+        >>> lm.ngram_counts()
+        [9, 11]
         """
         if smoothing != "modified-kneser-ney":
             raise ConfigError(f"smoothing must be 'modified-kneser-ney', not {smoothing!r}")
@@ -114,33 +123,81 @@ class NGramModel:
 
     @classmethod
     def load_arpa(cls, path: str | os.PathLike[str]) -> NGramModel:
-        """Read an ARPA file (from KenLM, SRILM or :meth:`save_arpa`)."""
+        """Read an ARPA file (from KenLM, SRILM or :meth:`save_arpa`).
+
+        >>> import pyarrow as pa
+        >>> lm = NGramModel.fit(pa.table({"text": ["the cat sat", "the cat ran", "a dog sat", "the dog ran"] * 3}), order=2, discount_fallback=True, progress="none")
+        >>> import tempfile, os
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     lm.save_arpa(os.path.join(d, "m.arpa"))
+        ...     NGramModel.load_arpa(os.path.join(d, "m.arpa")).ngram_counts()
+        [9, 11]
+        """
         return cls(_core.load_arpa(os.fspath(path)))
 
     def save_arpa(self, path: str | os.PathLike[str]) -> None:
-        """Write the model as an ARPA file."""
+        """Write the model as an ARPA file.
+
+        >>> import pyarrow as pa
+        >>> lm = NGramModel.fit(pa.table({"text": ["the cat sat", "the cat ran", "a dog sat", "the dog ran"] * 3}), order=2, discount_fallback=True, progress="none")
+        >>> import tempfile, os, pathlib
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     lm.save_arpa(os.path.join(d, "m.arpa"))
+        ...     pathlib.Path(d, "m.arpa").read_text().startswith(chr(92) + "data")
+        True
+        """
         self._inner.save_arpa(os.fspath(path))
 
     @property
     def order(self) -> int:
-        """The order N."""
+        """The order N.
+
+        >>> import pyarrow as pa
+        >>> lm = NGramModel.fit(pa.table({"text": ["the cat sat", "the cat ran", "a dog sat", "the dog ran"] * 3}), order=2, discount_fallback=True, progress="none")
+        >>> lm.order
+        2
+        """
         return self._inner.order
 
     def ngram_counts(self) -> list[int]:
-        """Number of n-grams of each order 1..N."""
+        """Number of n-grams of each order 1..N.
+
+        >>> import pyarrow as pa
+        >>> lm = NGramModel.fit(pa.table({"text": ["the cat sat", "the cat ran", "a dog sat", "the dog ran"] * 3}), order=2, discount_fallback=True, progress="none")
+        >>> lm.ngram_counts()
+        [9, 11]
+        """
         return list(self._inner.ngram_counts())
 
     def discounts(self) -> list[tuple[float, float, float]]:
-        """(D1, D2, D3+) per order (empty for a model read from ARPA)."""
+        """(D1, D2, D3+) per order (empty for a model read from ARPA).
+
+        >>> import pyarrow as pa
+        >>> lm = NGramModel.fit(pa.table({"text": ["the cat sat", "the cat ran", "a dog sat", "the dog ran"] * 3}), order=2, discount_fallback=True, progress="none")
+        >>> lm.discounts()[1]
+        (0.5, 1.0, 1.5)
+        """
         return list(self._inner.discounts())
 
     def vocabulary(self) -> list[str]:
-        """The words of the model, ``<unk>``, ``<s>`` and ``</s>`` included."""
+        """The words of the model, ``<unk>``, ``<s>`` and ``</s>`` included.
+
+        >>> import pyarrow as pa
+        >>> lm = NGramModel.fit(pa.table({"text": ["the cat sat", "the cat ran", "a dog sat", "the dog ran"] * 3}), order=2, discount_fallback=True, progress="none")
+        >>> sorted(lm.vocabulary())[:3]
+        ['</s>', '<s>', '<unk>']
+        """
         return list(self._inner.vocabulary())
 
     def log10_prob(self, sentences: str | Sequence[str], bos: bool = True, eos: bool = True) -> Any:
         """log10 probability of a sentence (a float) or of each of many (a list), from ``<s>``
-        through ``</s>`` unless ``bos``/``eos`` say otherwise. Unknown words score as ``<unk>``."""
+        through ``</s>`` unless ``bos``/``eos`` say otherwise. Unknown words score as ``<unk>``.
+
+        >>> import pyarrow as pa
+        >>> lm = NGramModel.fit(pa.table({"text": ["the cat sat", "the cat ran", "a dog sat", "the dog ran"] * 3}), order=2, discount_fallback=True, progress="none")
+        >>> lm.log10_prob("the cat sat") > lm.log10_prob("sat cat the")
+        True
+        """
         texts, single = _sentences(sentences)
         totals = self._inner.score_totals(texts, bos=bos, eos=eos)
         return totals[0] if single else totals
@@ -148,7 +205,13 @@ class NGramModel:
     def token_log10_probs(
         self, sentences: str | Sequence[str], bos: bool = True, eos: bool = True
     ) -> Any:
-        """log10 probability of each token (``</s>`` last when ``eos``)."""
+        """log10 probability of each token (``</s>`` last when ``eos``).
+
+        >>> import pyarrow as pa
+        >>> lm = NGramModel.fit(pa.table({"text": ["the cat sat", "the cat ran", "a dog sat", "the dog ran"] * 3}), order=2, discount_fallback=True, progress="none")
+        >>> len(lm.token_log10_probs("the cat sat"))
+        4
+        """
         texts, single = _sentences(sentences)
         per = [s[1] for s in self._inner.score(texts, bos=bos, eos=eos)]
         return per[0] if single else per
@@ -156,7 +219,13 @@ class NGramModel:
     def perplexity(
         self, sentences: str | Sequence[str], bos: bool = True, eos: bool = True
     ) -> float:
-        """Perplexity over sentences, as KenLM's ``query`` reports it (OOVs included)."""
+        """Perplexity over sentences, as KenLM's ``query`` reports it (OOVs included).
+
+        >>> import pyarrow as pa
+        >>> lm = NGramModel.fit(pa.table({"text": ["the cat sat", "the cat ran", "a dog sat", "the dog ran"] * 3}), order=2, discount_fallback=True, progress="none")
+        >>> lm.perplexity(["the cat sat"]) > 1
+        True
+        """
         texts, _ = _sentences(sentences)
         return float(self._inner.perplexity(texts, bos=bos, eos=eos)["perplexity"])
 
@@ -169,7 +238,13 @@ class NGramModel:
     ) -> Any:
         """Continue ``prefix`` (a string, or many): sample with ``seed`` or take the most probable
         word (``greedy``); stop at ``</s>`` or after ``max_tokens``. Returns the continuation
-        text (tokens joined by spaces), one per prefix for a list."""
+        text (tokens joined by spaces), one per prefix for a list.
+
+        >>> import pyarrow as pa
+        >>> lm = NGramModel.fit(pa.table({"text": ["the cat sat", "the cat ran", "a dog sat", "the dog ran"] * 3}), order=2, discount_fallback=True, progress="none")
+        >>> lm.generate("the", greedy=True, max_tokens=2) == lm.generate("the", greedy=True, max_tokens=2)
+        True
+        """
         texts, single = _sentences(prefix)
         if max_tokens < 0:
             raise ConfigError("max_tokens must be >= 0")
@@ -186,7 +261,13 @@ class NGramModel:
     ) -> Choices:
         """Multiple choice (KNVZ Theorem 3): score every choice as a continuation of its prompt
         and pick the most probable; with ``answers`` (index of the right choice per prompt) also
-        the error rate."""
+        the error rate.
+
+        >>> import pyarrow as pa
+        >>> lm = NGramModel.fit(pa.table({"text": ["the cat sat", "the cat ran", "a dog sat", "the dog ran"] * 3}), order=2, discount_fallback=True, progress="none")
+        >>> lm.choose(["the cat"], [["sat", "the"]], answers=[0]).picks
+        [0]
+        """
         prompt_list = list(prompts)
         choice_lists = [list(c) for c in choices]
         if answers is not None and len(answers) != len(prompt_list):
