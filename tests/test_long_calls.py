@@ -103,3 +103,38 @@ def test_progress_callback_exception_stops_the_call(big_corpus):
 
     with pytest.raises(RuntimeError, match="stop here"):
         mf.count_ngrams(big_corpus, n=8, tokenizer="whitespace", threads=1, progress=boom)
+
+
+def test_notebook_bar_updates_in_place(monkeypatch):
+    import sys
+    import types
+
+    from monofact import _progress
+
+    shown = []
+
+    class Handle:
+        def update(self, obj):
+            shown.append(("update", obj.data))
+
+    def display(obj, display_id=False):
+        shown.append(("display", obj.data))
+        return Handle()
+
+    class HTML:
+        def __init__(self, data):
+            self.data = data
+
+    fake = types.ModuleType("IPython.display")
+    fake.display = display
+    fake.HTML = HTML
+    monkeypatch.setitem(sys.modules, "IPython.display", fake)
+    monkeypatch.setattr(_progress, "_in_notebook", lambda: True)
+    bar = _progress.reporter("auto", "count <x>")
+    snap = {"phase": "scan", "bytes_done": 50, "bytes_total": 100, "documents": 5, "tokens": 9}
+    bar({**snap, "seconds": 0.2})  # quiet during the first second
+    bar({**snap, "seconds": 1.5})
+    bar({**snap, "bytes_done": 100, "seconds": 2.0, "done": True})
+    assert [kind for kind, _ in shown] == ["display", "update"]
+    assert '<progress value="50.0"' in shown[0][1] and "count &lt;x&gt;" in shown[0][1]
+    assert '<progress value="100.0"' in shown[1][1]

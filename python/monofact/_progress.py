@@ -7,6 +7,7 @@ second, so quick calls in scripts and tests stay quiet.
 
 from __future__ import annotations
 
+import html
 import json
 import sys
 from collections.abc import Callable
@@ -37,6 +38,19 @@ def _in_notebook() -> bool:
     return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
 
 
+def _figures(s: dict[str, Any]) -> tuple[float, str]:
+    """(fraction done, "12.3MB/45.6MB 1.2k docs/s 3.4M tok/s ETA 5s phase")."""
+    done, total, secs = s["bytes_done"], s["bytes_total"], max(s["seconds"], 1e-9)
+    frac = min(done / total, 1.0) if total else 0.0
+    rate = done / secs
+    eta = (total - done) / rate if rate > 0 and total > done else 0.0
+    text = (
+        f"{_human(done, 'B')}/{_human(total, 'B')} {_human(s['documents'] / secs)} docs/s "
+        f"{_human(s['tokens'] / secs)} tok/s ETA {eta:4.0f}s {s['phase']}"
+    )
+    return frac, text
+
+
 class _Bar:
     def __init__(self, stream: TextIO, label: str) -> None:
         self.stream = stream
@@ -47,22 +61,38 @@ class _Bar:
         if s["seconds"] < _QUIET_SECONDS and not self.shown:
             return
         self.shown = True
-        done, total, secs = s["bytes_done"], s["bytes_total"], max(s["seconds"], 1e-9)
-        frac = min(done / total, 1.0) if total else 0.0
+        frac, text = _figures(s)
         width = 24
         filled = int(frac * width)
         bar = "#" * filled + "-" * (width - filled)
-        rate = done / secs
-        eta = (total - done) / rate if rate > 0 and total > done else 0.0
-        line = (
-            f"\r{self.label} [{bar}] {frac * 100:5.1f}% {_human(done, 'B')}/{_human(total, 'B')} "
-            f"{_human(s['documents'] / secs)} docs/s {_human(s['tokens'] / secs)} tok/s "
-            f"ETA {eta:4.0f}s {s['phase']}"
-        )
-        self.stream.write(line)
+        self.stream.write(f"\r{self.label} [{bar}] {frac * 100:5.1f}% {text}")
         if s.get("done"):
             self.stream.write("\n")
         self.stream.flush()
+
+
+class _NotebookBar:
+    """An HTML <progress> bar updated in place in a Jupyter notebook."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.handle: Any = None
+
+    def __call__(self, s: dict[str, Any]) -> None:
+        if s["seconds"] < _QUIET_SECONDS and self.handle is None:
+            return
+        from IPython.display import HTML, display
+
+        frac, text = _figures(s)
+        page = (
+            f'<div style="font-family: monospace">{html.escape(self.label)} '
+            f'<progress value="{frac * 100:.1f}" max="100" style="width: 30%"></progress> '
+            f"{frac * 100:5.1f}% {html.escape(text)}</div>"
+        )
+        if self.handle is None:
+            self.handle = display(HTML(page), display_id=True)
+        else:
+            self.handle.update(HTML(page))
 
 
 class _JsonLines:
@@ -91,8 +121,10 @@ def reporter(progress: str | Reporter | None, label: str = "monofact") -> Report
             f"progress must be one of {', '.join(_MODES)} or a callable, not {progress!r}"
         )
     stream = sys.stderr
+    if progress in ("auto", "bar") and _in_notebook():
+        return _NotebookBar(label)
     if progress == "auto":
-        progress = "bar" if (stream.isatty() or _in_notebook()) else "json"
+        progress = "bar" if stream.isatty() else "json"
     if progress == "bar":
         return _Bar(stream, label)
     return _JsonLines(stream, label)
