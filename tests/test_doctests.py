@@ -22,6 +22,7 @@ MODULES = [
     "monofact.report",
     "monofact.floors",
     "monofact.experiments",
+    "monofact.distributed.ranks",
 ]
 
 

@@ -103,7 +103,7 @@ pub struct SourceOptions {
     /// Longest document accepted; longer ones are bad records.
     pub max_document_bytes: usize,
     /// Uncompressed line-oriented files larger than this are split into byte-range shards
-    /// (0 = automatic: about 8 shards per thread, 1 MB to 64 MB each).
+    /// (0 = automatic: about 32 shards per thread, 1 MB to 64 MB each).
     pub shard_bytes: u64,
 }
 
