@@ -175,8 +175,78 @@ fn worst_sum(model: &ExactModel) -> f64 {
     worst
 }
 
+/// Scores a sentence by the textbook back-off recursion over the model's stored entries (a
+/// HashMap, no probing table, no state machine): p(w | h) = p(h w) if stored, else b(h) + p(w |
+/// h without its first word), with h the last N-1 words.
+fn recursion_scores(model: &lm::Model, toks: &[String], bos: bool, eos: bool) -> Vec<f64> {
+    let mut table: HashMap<Vec<String>, (f64, f64)> = HashMap::new();
+    for k in 1..=model.order() {
+        for e in model.entries(k) {
+            table.insert(e.words, (e.log10_prob, e.log10_backoff.unwrap_or(0.0)));
+        }
+    }
+    let vocab: BTreeSet<&String> = model.vocab().iter().collect();
+    let mut seq: Vec<String> = Vec::new();
+    if bos {
+        seq.push(BOS.into());
+    }
+    seq.extend(toks.iter().map(|t| {
+        if vocab.contains(t) {
+            t.clone()
+        } else {
+            UNK.into()
+        }
+    }));
+    if eos {
+        seq.push(EOS.into());
+    }
+    fn p(table: &HashMap<Vec<String>, (f64, f64)>, h: &[String], w: &String) -> f64 {
+        let mut g = h.to_vec();
+        g.push(w.clone());
+        if let Some(&(lp, _)) = table.get(&g) {
+            return lp;
+        }
+        if h.is_empty() {
+            return f64::NEG_INFINITY;
+        }
+        table.get(h).map_or(0.0, |&(_, b)| b) + p(table, &h[1..], w)
+    }
+    let start = usize::from(bos);
+    (start..seq.len())
+        .map(|i| {
+            let lo = i.saturating_sub(model.order() - 1);
+            p(&table, &seq[lo..i], &seq[i])
+        })
+        .collect()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 120, .. ProptestConfig::default() })]
+
+    #[test]
+    fn scores_equal_the_backoff_recursion(
+        c in corpus(),
+        order in 1usize..=6,
+        queries in prop::collection::vec(prop::collection::vec((0u8..9).prop_map(|i| format!("w{i}")), 0..40), 1..6),
+        bos in any::<bool>(),
+        eos in any::<bool>(),
+    ) {
+        let opts = FitOptions { discount_fallback: Some(FitOptions::LMPLZ_FALLBACK), ..FitOptions::default() };
+        let lines = lines_of(&c);
+        let raw = lm::count_sentences(lines.iter().map(String::as_str), order).expect("count");
+        let model = lm::estimate(&raw, &opts).expect("estimate");
+        let texts = lines_of(&queries);
+        let batch = model.score_batch(&texts, bos, eos).expect("score");
+        let totals = model.score_totals(&texts, bos, eos).expect("score");
+        for ((q, got), total) in queries.iter().zip(&batch).zip(&totals) {
+            let want = recursion_scores(&model, q, bos, eos);
+            prop_assert_eq!(got.log10_probs.len(), want.len());
+            for (g, w) in got.log10_probs.iter().zip(&want) {
+                prop_assert!((g - w).abs() < 1e-9, "{} vs {} in {:?}", g, w, q);
+            }
+            prop_assert_eq!(got.total, *total);
+        }
+    }
 
     #[test]
     fn estimate_equals_the_formulas(c in corpus(), order in 1usize..=6, interp in any::<bool>(), fallback in any::<bool>()) {

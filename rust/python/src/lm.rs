@@ -8,6 +8,7 @@ use monofact_core::lm::{self, FitOptions, GenerateOptions, Model, RawCounts};
 use monofact_core::tokenize::Tokenizer;
 use monofact_core::CoreError;
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
 use pyo3::types::PyDict;
 use pyo3_arrow::PyTable;
 
@@ -26,7 +27,30 @@ pub struct NGramModel {
     tokenizer: Option<Tokenizer>,
 }
 
+/// Query sentences: borrowed from the Python strings when the model splits on whitespace (no
+/// copy), else normalised copies.
+enum Texts {
+    Borrowed(Vec<PyBackedStr>),
+    Owned(Vec<String>),
+}
+
+impl Texts {
+    fn with<T>(&self, f: impl FnOnce(&[PyBackedStr]) -> T, g: impl FnOnce(&[String]) -> T) -> T {
+        match self {
+            Texts::Borrowed(v) => f(v),
+            Texts::Owned(v) => g(v),
+        }
+    }
+}
+
 impl NGramModel {
+    fn query_texts(&self, texts: Vec<PyBackedStr>) -> Texts {
+        match self.tokenizer {
+            None | Some(Tokenizer::Whitespace) => Texts::Borrowed(texts),
+            Some(_) => Texts::Owned(self.normalize(texts.iter().map(|t| t.to_string()).collect())),
+        }
+    }
+
     /// Query text as the model's tokens joined by single spaces.
     fn normalize(&self, texts: Vec<String>) -> Vec<String> {
         match self.tokenizer {
@@ -92,14 +116,19 @@ impl NGramModel {
     fn score(
         &self,
         py: Python<'_>,
-        sentences: Vec<String>,
+        sentences: Vec<PyBackedStr>,
         bos: bool,
         eos: bool,
     ) -> PyResult<Vec<(f64, Vec<f64>, usize)>> {
-        let texts = self.normalize(sentences);
+        let texts = self.query_texts(sentences);
         let model = self.model.clone();
-        let scores = run_long(py, None, move |_| {
-            model.score_batch(&texts, bos, eos).map_err(CoreError::from)
+        // The texts come back so that the Python strings are released with the GIL held.
+        let (scores, _texts) = run_long(py, None, move |_| {
+            let r = texts.with(
+                |t| model.score_batch(t, bos, eos),
+                |t| model.score_batch(t, bos, eos),
+            );
+            r.map(|r| (r, texts)).map_err(CoreError::from)
         })?;
         Ok(scores
             .into_iter()
@@ -112,30 +141,38 @@ impl NGramModel {
     fn score_totals(
         &self,
         py: Python<'_>,
-        sentences: Vec<String>,
+        sentences: Vec<PyBackedStr>,
         bos: bool,
         eos: bool,
     ) -> PyResult<Vec<f64>> {
-        let texts = self.normalize(sentences);
+        let texts = self.query_texts(sentences);
         let model = self.model.clone();
-        let scores = run_long(py, None, move |_| {
-            model.score_batch(&texts, bos, eos).map_err(CoreError::from)
+        let (totals, _texts) = run_long(py, None, move |_| {
+            let r = texts.with(
+                |t| model.score_totals(t, bos, eos),
+                |t| model.score_totals(t, bos, eos),
+            );
+            r.map(|r| (r, texts)).map_err(CoreError::from)
         })?;
-        Ok(scores.into_iter().map(|s| s.total).collect())
+        Ok(totals)
     }
 
     #[pyo3(signature = (sentences, bos=true, eos=true))]
     fn perplexity<'py>(
         &self,
         py: Python<'py>,
-        sentences: Vec<String>,
+        sentences: Vec<PyBackedStr>,
         bos: bool,
         eos: bool,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let texts = self.normalize(sentences);
+        let texts = self.query_texts(sentences);
         let model = self.model.clone();
-        let p = run_long(py, None, move |_| {
-            model.perplexity(&texts, bos, eos).map_err(CoreError::from)
+        let (p, _texts) = run_long(py, None, move |_| {
+            let r = texts.with(
+                |t| model.perplexity(t, bos, eos),
+                |t| model.perplexity(t, bos, eos),
+            );
+            r.map(|r| (r, texts)).map_err(CoreError::from)
         })?;
         let d = PyDict::new(py);
         d.set_item("perplexity", p.perplexity)?;

@@ -15,6 +15,8 @@ pub(crate) trait Key: Copy + Ord + Eq + Send + Sync + Debug + Default + 'static 
     fn word(self, pos: usize, bits: u32) -> u32;
     /// Keeps the low `nbits` bits (drops leading words).
     fn low(self, nbits: u32) -> Self;
+    /// Sets the word `pos` places from the right to `id` (that word must be 0).
+    fn with_word(self, pos: usize, id: u32, bits: u32) -> Self;
     /// A well-mixed 64-bit hash (use its high bits).
     fn hash64(self) -> u64;
 }
@@ -45,6 +47,10 @@ macro_rules! impl_key {
                 } else {
                     self & (<$t>::MAX >> (Self::CAPACITY - nbits))
                 }
+            }
+            #[inline(always)]
+            fn with_word(self, pos: usize, id: u32, bits: u32) -> Self {
+                self | ((id as $t) << (bits * pos as u32))
             }
             #[inline(always)]
             fn hash64(self) -> u64 {

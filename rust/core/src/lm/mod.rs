@@ -24,9 +24,11 @@
 //! otherwise (order 6 holds up to 2^21 words). A model is, per order, a sorted key array with
 //! parallel `f32` log10 probability and backoff arrays (16 bytes per trigram with `u64` keys).
 //! Queries follow KenLM's state rule (the longest match grows from the unigram; the backoffs of
-//! the unmatched context suffixes are added) and find n-grams through a fingerprinted
-//! open-addressing hash index per order, built on the first query so that fitting and writing
-//! never pay for it.
+//! the unmatched context suffixes are added) and read KenLM-style probing tables (key,
+//! probability and backoff in one 16-byte slot, on transparent huge pages) built on the first
+//! query so that fitting and writing never pay for them. Batches are scored in chunks of
+//! sentences whose vocabulary and n-gram slots are prefetched before the state machine runs, so
+//! the cache misses of a chunk overlap (see `query.rs`).
 //!
 //! Costs: every stage is a sort or a linear pass over arrays; the sorts, the probability pass,
 //! the ARPA formatting and parsing, and batched queries run in parallel with rayon, and every
@@ -53,6 +55,7 @@ mod estimate;
 mod generate;
 mod key;
 mod model;
+mod query;
 
 use std::fmt;
 

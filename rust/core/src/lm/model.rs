@@ -5,10 +5,11 @@ use rayon::prelude::*;
 
 use super::estimate::Discounts;
 use super::key::{id_bits, pack, unpack, Key};
-use super::{tokens, LmError, BOS, EOS, MAX_ORDER, UNK};
+use super::query::{prefetch, Probe, WordIndex};
+use super::{is_separator, LmError, BOS, EOS, MAX_ORDER, UNK};
 
 /// A stored value: `f32` in a [`Model`] (as KenLM stores it), `f64` in an [`ExactModel`].
-pub(crate) trait Value: Copy + Send + Sync + 'static {
+pub(crate) trait Value: Copy + Default + Send + Sync + 'static {
     fn to_f64(self) -> f64;
 }
 
@@ -45,7 +46,7 @@ pub(crate) enum Tables<V> {
 #[derive(Clone, Debug)]
 pub(crate) struct Vocab {
     pub words: Vec<String>,
-    pub index: hashbrown::HashMap<String, u32, foldhash::fast::FixedState>,
+    pub index: WordIndex,
     pub bos: u32,
     pub eos: u32,
     pub unk: u32,
@@ -53,20 +54,11 @@ pub(crate) struct Vocab {
 
 impl Vocab {
     pub(crate) fn new(words: Vec<String>) -> Result<Vocab, String> {
-        let mut index = hashbrown::HashMap::with_capacity_and_hasher(
-            words.len(),
-            foldhash::fast::FixedState::with_seed(0x766f63),
-        );
-        for (i, w) in words.iter().enumerate() {
-            let id = u32::try_from(i).map_err(|_| "more than 2^32 words".to_string())?;
-            if index.insert(w.clone(), id).is_some() {
-                return Err(format!("the word {w:?} appears twice in the vocabulary"));
-            }
-        }
+        let index = WordIndex::build(&words)
+            .map_err(|w| format!("the word {w:?} appears twice in the vocabulary"))?;
         let get = |w: &str| {
             index
-                .get(w)
-                .copied()
+                .get_hashed(w, index.hash(w), &words)
                 .ok_or_else(|| format!("the vocabulary has no {w}"))
         };
         let (bos, eos, unk) = (get(BOS)?, get(EOS)?, get(UNK)?);
@@ -81,7 +73,53 @@ impl Vocab {
 
     #[inline]
     pub(crate) fn id(&self, word: &str) -> Option<u32> {
-        self.index.get(word).copied()
+        self.index
+            .get_hashed(word, self.index.hash(word), &self.words)
+    }
+}
+
+/// Per order >= 2 probing tables (index 0 = bigrams), in the model's key width.
+#[derive(Clone, Debug)]
+pub(crate) enum Probes<V> {
+    Narrow(Vec<Probe<u64, V>>),
+    Wide(Vec<Probe<u128, V>>),
+}
+
+/// What queries read: unigrams by word id and a probing table per higher order.
+#[derive(Clone, Debug)]
+pub(crate) struct QueryIndex<V> {
+    /// (log10 p, log10 backoff) of word id i; `None` for a word without a unigram entry.
+    pub uni: Vec<Option<(V, V)>>,
+    pub probes: Probes<V>,
+}
+
+impl<V: Value> QueryIndex<V> {
+    fn build(tables: &Tables<V>, vocab: usize, bits: u32) -> QueryIndex<V> {
+        fn unigrams<K: Key, V: Value>(
+            t: &[OrderTable<K, V>],
+            vocab: usize,
+            bits: u32,
+        ) -> Vec<Option<(V, V)>> {
+            let mut uni = vec![None; vocab];
+            if let Some(o) = t.first() {
+                for (i, k) in o.keys.iter().enumerate() {
+                    if let Some(slot) = uni.get_mut(k.word(0, bits) as usize) {
+                        *slot = Some((o.prob[i], o.backoff.get(i).copied().unwrap_or_default()));
+                    }
+                }
+            }
+            uni
+        }
+        match tables {
+            Tables::Narrow(t) => QueryIndex {
+                uni: unigrams(t, vocab, bits),
+                probes: Probes::Narrow(t.par_iter().skip(1).map(Probe::build).collect()),
+            },
+            Tables::Wide(t) => QueryIndex {
+                uni: unigrams(t, vocab, bits),
+                probes: Probes::Wide(t.par_iter().skip(1).map(Probe::build).collect()),
+            },
+        }
     }
 }
 
@@ -93,139 +131,57 @@ pub(crate) struct Core<V> {
     pub bits: u32,
     pub tables: Tables<V>,
     pub discounts: Vec<Discounts>,
-    /// Per order k >= 2: `first[k-1][w]..first[k-1][w+1]` is the run of n-grams starting with
-    /// word w, so a lookup searches only that run. Empty for unigrams.
-    pub first: Vec<Vec<usize>>,
-    /// True when unigram i is word i (always for estimated and ARPA-read models).
-    pub dense_unigrams: bool,
-    /// Hash indexes of orders >= 2 for queries, built on first use (fitting and writing never
-    /// pay for them).
-    pub hashes: std::sync::OnceLock<Vec<HashIndex>>,
+    /// The lookup structures of queries, built on first use (fitting and writing never pay for
+    /// them).
+    pub query: std::sync::OnceLock<QueryIndex<V>>,
 }
 
-/// Open-addressing hash index of one order's sorted keys: a slot holds a 32-bit fingerprint of
-/// the key (high half) and index + 1 (low half; 0 = empty), linear probing, load at most 3/4.
-/// Probing compares fingerprints inside the slots, so a lookup touches the key array only on a
-/// likely hit: one or two cache misses instead of a binary search's dozen. 11-21 bytes per
-/// n-gram, built on the first query.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct HashIndex {
-    slots: Vec<u64>,
-    shift: u32,
+/// Reusable buffers of one scoring thread.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    spans: Vec<(usize, usize)>,
+    /// Per sentence of a chunk: its tokens' range in `spans`.
+    span_ranges: Vec<std::ops::Range<usize>>,
+    hashes: Vec<u64>,
+    /// The chunk's sentences as ids, `<s>`/`</s>` included, one after another.
+    seq: Vec<u32>,
+    /// Per sentence: its range in `seq` and its OOV count.
+    seq_ranges: Vec<(std::ops::Range<usize>, usize)>,
 }
 
-impl HashIndex {
-    fn build<K: Key>(keys: &[K]) -> HashIndex {
-        let n = keys.len();
-        if n < 64 || n >= u32::MAX as usize {
-            return HashIndex::default(); // binary search is as fast (or indices do not fit)
-        }
-        let cap = (n + n / 3 + 1).next_power_of_two();
-        let mask = cap - 1;
-        let shift = 64 - cap.trailing_zeros();
-        let mut slots = vec![0u64; cap];
-        for (i, key) in keys.iter().enumerate() {
-            let h = key.hash64();
-            let mut s = (h >> shift) as usize;
-            while slots[s] != 0 {
-                s = (s + 1) & mask;
-            }
-            slots[s] = (h << 32) | (i as u64 + 1);
-        }
-        HashIndex { slots, shift }
-    }
+/// Sentences per scoring task: enough tokens that the lookups of a chunk overlap in memory, few
+/// enough that their cache lines are still in L2 when read.
+const CHUNK: usize = 32;
 
-    #[inline]
-    fn find<K: Key>(&self, keys: &[K], key: K) -> Option<usize> {
-        let mask = self.slots.len() - 1;
-        let h = key.hash64();
-        let fingerprint = h << 32;
-        let mut s = (h >> self.shift) as usize;
-        loop {
-            let v = *self.slots.get(s)?;
-            if v == 0 {
-                return None;
-            }
-            if v & 0xFFFF_FFFF_0000_0000 == fingerprint {
-                let i = (v & 0xFFFF_FFFF) as usize - 1;
-                if keys.get(i) == Some(&key) {
-                    return Some(i);
-                }
-            }
-            s = (s + 1) & mask;
-        }
-    }
+/// What a scored sentence adds up to.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Scored {
+    pub total: f64,
+    /// Scored tokens (`</s>` included when asked for).
+    pub tokens: usize,
+    pub oov: usize,
+    /// Sum of the OOV tokens' log10 probabilities.
+    pub oov_log10: f64,
 }
 
-fn first_word_index<K: Key, V>(
-    tables: &[OrderTable<K, V>],
-    bits: u32,
-    vocab: usize,
-) -> (Vec<Vec<usize>>, bool) {
-    let mut first = vec![Vec::new()];
-    for (i, t) in tables.iter().enumerate().skip(1) {
-        let k = i + 1;
-        let mut offs = vec![0usize; vocab + 1];
-        for key in &t.keys {
-            let w = key.word(k - 1, bits) as usize;
-            if w < vocab {
-                offs[w + 1] += 1;
+/// Byte spans of the tokens of `line` (runs of lmplz's ASCII separators split them; an ASCII
+/// byte never occurs inside a multi-byte UTF-8 character, so splitting bytes is exact).
+/// Appends to `out`.
+fn token_spans(line: &str, out: &mut Vec<(usize, usize)>) {
+    let b = line.as_bytes();
+    let mut start = None;
+    for (i, &c) in b.iter().enumerate() {
+        if is_separator(c) {
+            if let Some(s) = start.take() {
+                out.push((s, i));
             }
+        } else if start.is_none() {
+            start = Some(i);
         }
-        for w in 0..vocab {
-            offs[w + 1] += offs[w];
-        }
-        first.push(offs);
     }
-    let dense = tables.first().is_some_and(|t| {
-        t.keys.len() == vocab
-            && t.keys
-                .iter()
-                .enumerate()
-                .all(|(i, k)| k.word(0, bits) as usize == i)
-    });
-    (first, dense)
-}
-
-#[inline]
-fn find<K: Key, V: Value>(
-    core: &Core<V>,
-    tables: &[OrderTable<K, V>],
-    ids: &[u32],
-) -> Option<usize> {
-    let k = ids.len();
-    let table = tables.get(k.checked_sub(1)?)?;
-    if k == 1 {
-        if core.dense_unigrams {
-            return ((ids[0] as usize) < table.keys.len()).then_some(ids[0] as usize);
-        }
-        return table.keys.binary_search(&pack::<K>(ids, core.bits)).ok();
+    if let Some(s) = start {
+        out.push((s, b.len()));
     }
-    let key = pack::<K>(ids, core.bits);
-    let hashes = core.hashes.get_or_init(|| match &core.tables {
-        Tables::Narrow(t) => t
-            .par_iter()
-            .skip(1)
-            .map(|o| HashIndex::build(&o.keys))
-            .collect(),
-        Tables::Wide(t) => t
-            .par_iter()
-            .skip(1)
-            .map(|o| HashIndex::build(&o.keys))
-            .collect(),
-    });
-    if let Some(h) = hashes.get(k - 2).filter(|h| !h.slots.is_empty()) {
-        return h.find(&table.keys, key);
-    }
-    let offs = core.first.get(k - 1)?;
-    let w = ids[0] as usize;
-    let (lo, hi) = (*offs.get(w)?, *offs.get(w + 1)?);
-    table
-        .keys
-        .get(lo..hi)?
-        .binary_search(&key)
-        .ok()
-        .map(|i| i + lo)
 }
 
 impl<V: Value> Core<V> {
@@ -236,21 +192,20 @@ impl<V: Value> Core<V> {
         tables: Tables<V>,
         discounts: Vec<Discounts>,
     ) -> Core<V> {
-        let n = vocab.words.len();
-        let (first, dense_unigrams) = match &tables {
-            Tables::Narrow(t) => first_word_index(t, bits, n),
-            Tables::Wide(t) => first_word_index(t, bits, n),
-        };
         Core {
             order,
             vocab,
             bits,
             tables,
             discounts,
-            first,
-            dense_unigrams,
-            hashes: std::sync::OnceLock::new(),
+            query: std::sync::OnceLock::new(),
         }
+    }
+
+    #[inline]
+    pub(crate) fn query_index(&self) -> &QueryIndex<V> {
+        self.query
+            .get_or_init(|| QueryIndex::build(&self.tables, self.vocab.words.len(), self.bits))
     }
 
     /// Chooses narrow or wide keys for `order` and `vocab` words.
@@ -280,23 +235,16 @@ impl<V: Value> Core<V> {
     /// (log10 p, log10 backoff) of a stored n-gram.
     #[inline]
     pub(crate) fn lookup(&self, ids: &[u32]) -> Option<(f64, f64)> {
-        let k = ids.len();
-        match &self.tables {
-            Tables::Narrow(t) => find(self, t, ids).map(|i| {
-                let o = &t[k - 1];
-                (
-                    o.prob[i].to_f64(),
-                    o.backoff.get(i).map_or(0.0, |b| b.to_f64()),
-                )
-            }),
-            Tables::Wide(t) => find(self, t, ids).map(|i| {
-                let o = &t[k - 1];
-                (
-                    o.prob[i].to_f64(),
-                    o.backoff.get(i).map_or(0.0, |b| b.to_f64()),
-                )
-            }),
-        }
+        let q = self.query_index();
+        let hit = match ids {
+            [] => None,
+            [w] => q.uni.get(*w as usize).copied().flatten(),
+            _ => match &q.probes {
+                Probes::Narrow(p) => p.get(ids.len() - 2)?.get(pack(ids, self.bits)),
+                Probes::Wide(p) => p.get(ids.len() - 2)?.get(pack(ids, self.bits)),
+            },
+        };
+        hit.map(|(p, b)| (p.to_f64(), b.to_f64()))
     }
 
     /// log10 p(word | history) by KenLM's back-off rule; `history` holds the preceding ids, most
@@ -348,61 +296,158 @@ impl<V: Value> Core<V> {
         Ok(oov)
     }
 
-    pub(crate) fn score_ids(&self, ids: &[u32], bos: bool, eos: bool) -> (Vec<f64>, f64) {
-        // KenLM's state: the words of the longest n-gram matched at the previous position (at
-        // most N-1) and their backoffs; `bo[m-1]` is the backoff of the last m words.
-        let n1 = self.order - 1;
-        let mut ctx = [0u32; MAX_ORDER];
-        let mut bo = [0f64; MAX_ORDER];
-        let mut ctx_len = 0;
-        if bos && n1 > 0 {
-            ctx[0] = self.vocab.bos;
-            bo[0] = self.lookup(&[self.vocab.bos]).map_or(0.0, |(_, b)| b);
-            ctx_len = 1;
+    /// Scores a chunk of sentences in three passes over all of its tokens, so that the cache
+    /// misses of different tokens overlap: (1) split and hash the tokens and prefetch their
+    /// vocabulary slots; (2) resolve the ids and prefetch the probing slots of every n-gram the
+    /// scorer may look up; (3) run KenLM's state machine per sentence. `per_token` (if given)
+    /// receives each sentence's token log10 probabilities.
+    pub(crate) fn score_chunk<S: AsRef<str>>(
+        &self,
+        texts: &[S],
+        bos: bool,
+        eos: bool,
+        scratch: &mut Scratch,
+        mut per_token: Option<&mut Vec<Vec<f64>>>,
+        out: &mut Vec<Scored>,
+    ) -> Result<(), LmError> {
+        let v = &self.vocab;
+        let ix = &v.index;
+        let q = self.query_index();
+        let sc = scratch;
+        sc.spans.clear();
+        sc.span_ranges.clear();
+        sc.hashes.clear();
+        for t in texts {
+            let text = t.as_ref();
+            let from = sc.spans.len();
+            token_spans(text, &mut sc.spans);
+            for &(a, b) in &sc.spans[from..] {
+                let h = ix.hash(&text[a..b]);
+                ix.prefetch(h);
+                sc.hashes.push(h);
+            }
+            sc.span_ranges.push(from..sc.spans.len());
         }
-        let n = ids.len() + usize::from(eos);
-        let mut per_token = Vec::with_capacity(n);
-        let mut total = 0.0;
-        let mut gram = [0u32; MAX_ORDER];
-        for i in 0..n {
-            let w = if i < ids.len() {
-                ids[i]
-            } else {
-                self.vocab.eos
-            };
-            // Longest stored (context suffix, w), growing from the unigram.
-            let (mut p, b0) = self.lookup(&[w]).unwrap_or((f64::NEG_INFINITY, 0.0));
-            let mut new_bo = [0f64; MAX_ORDER];
-            new_bo[0] = b0;
-            let mut matched = 0;
-            for l in 1..=ctx_len {
-                gram[..l].copy_from_slice(&ctx[ctx_len - l..ctx_len]);
-                gram[l] = w;
-                match self.lookup(&gram[..=l]) {
-                    Some((pl, bl)) => {
-                        p = pl;
-                        new_bo[l] = bl;
-                        matched = l;
+        sc.seq.clear();
+        sc.seq_ranges.clear();
+        for (t, range) in texts.iter().zip(&sc.span_ranges) {
+            let text = t.as_ref();
+            let from = sc.seq.len();
+            if bos {
+                sc.seq.push(v.bos);
+            }
+            let mut oov = 0;
+            for (&(a, b), &h) in sc.spans[range.clone()]
+                .iter()
+                .zip(&sc.hashes[range.clone()])
+            {
+                let tok = &text[a..b];
+                match ix.get_hashed(tok, h, &v.words) {
+                    Some(id) if id == v.bos || id == v.eos => {
+                        return Err(LmError::BadArgument(format!(
+                            "the token {tok:?} may not appear inside a sentence; use the bos/eos \
+                             flags"
+                        )))
                     }
-                    None => break,
+                    Some(id) if id != v.unk => sc.seq.push(id),
+                    _ => {
+                        oov += 1;
+                        sc.seq.push(v.unk)
+                    }
                 }
             }
-            let lp = p + bo[matched..ctx_len].iter().sum::<f64>();
-            total += lp;
-            per_token.push(lp);
-            // New state: the matched n-gram (with w), capped at N-1 words.
-            let keep = (matched + 1).min(n1);
-            let mut next_ctx = [0u32; MAX_ORDER];
-            next_ctx[..keep - keep.min(1)]
-                .copy_from_slice(&ctx[ctx_len + 1 - keep.max(1)..ctx_len]);
-            if keep > 0 {
-                next_ctx[keep - 1] = w;
+            if eos {
+                sc.seq.push(v.eos);
             }
-            ctx = next_ctx;
-            bo = new_bo;
-            ctx_len = keep;
+            let r = from..sc.seq.len();
+            match &q.probes {
+                Probes::Narrow(p) => warm(self, &q.uni, p, &sc.seq[r.clone()], usize::from(bos)),
+                Probes::Wide(p) => warm(self, &q.uni, p, &sc.seq[r.clone()], usize::from(bos)),
+            }
+            sc.seq_ranges.push((r, oov));
         }
+        let start = usize::from(bos);
+        let unk = v.unk;
+        for (r, oov) in &sc.seq_ranges {
+            let seq = &sc.seq[r.clone()];
+            let mut lps = per_token.as_ref().map(|_| Vec::with_capacity(seq.len()));
+            let mut oov_log10 = 0.0;
+            let emit = |i: usize, lp: f64| {
+                if seq[i] == unk {
+                    oov_log10 += lp;
+                }
+                if let Some(l) = lps.as_mut() {
+                    l.push(lp);
+                }
+            };
+            let total = match &q.probes {
+                Probes::Narrow(p) => score_with(self, &q.uni, p, seq, start, emit),
+                Probes::Wide(p) => score_with(self, &q.uni, p, seq, start, emit),
+            };
+            if let (Some(all), Some(l)) = (per_token.as_deref_mut(), lps) {
+                all.push(l);
+            }
+            out.push(Scored {
+                total,
+                tokens: seq.len().saturating_sub(start),
+                oov: *oov,
+                oov_log10,
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn score_ids(&self, ids: &[u32], bos: bool, eos: bool) -> (Vec<f64>, f64) {
+        let mut seq = Vec::with_capacity(ids.len() + 2);
+        if bos {
+            seq.push(self.vocab.bos);
+        }
+        seq.extend_from_slice(ids);
+        if eos {
+            seq.push(self.vocab.eos);
+        }
+        let q = self.query_index();
+        let mut per_token = Vec::with_capacity(seq.len());
+        let emit = |_, lp| per_token.push(lp);
+        let start = usize::from(bos);
+        let total = match &q.probes {
+            Probes::Narrow(p) => score_with(self, &q.uni, p, &seq, start, emit),
+            Probes::Wide(p) => score_with(self, &q.uni, p, &seq, start, emit),
+        };
         (per_token, total)
+    }
+
+    /// Scores many sentences in parallel chunks; results are in input order.
+    pub(crate) fn score_many<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+        bos: bool,
+        eos: bool,
+        per_token: bool,
+    ) -> Result<(Vec<Scored>, Vec<Vec<f64>>), LmError> {
+        let parts: Vec<(Vec<Scored>, Vec<Vec<f64>>)> = texts
+            .par_chunks(CHUNK)
+            .map_init(Scratch::default, |scratch, chunk| {
+                let mut out = Vec::with_capacity(chunk.len());
+                let mut lps = Vec::new();
+                self.score_chunk(
+                    chunk,
+                    bos,
+                    eos,
+                    scratch,
+                    per_token.then_some(&mut lps),
+                    &mut out,
+                )?;
+                Ok((out, lps))
+            })
+            .collect::<Result<_, LmError>>()?;
+        let mut scored = Vec::with_capacity(texts.len());
+        let mut lps = Vec::with_capacity(if per_token { texts.len() } else { 0 });
+        for (s, l) in parts {
+            scored.extend(s);
+            lps.extend(l);
+        }
+        Ok((scored, lps))
     }
 
     pub(crate) fn score_text(
@@ -411,13 +456,20 @@ impl<V: Value> Core<V> {
         bos: bool,
         eos: bool,
     ) -> Result<SentenceScore, LmError> {
-        let mut ids = Vec::new();
-        let oov = self.ids_of(tokens(text), &mut ids)?;
-        let (log10_probs, total) = self.score_ids(&ids, bos, eos);
+        let mut out = Vec::with_capacity(1);
+        let mut lps = Vec::with_capacity(1);
+        self.score_chunk(
+            &[text],
+            bos,
+            eos,
+            &mut Scratch::default(),
+            Some(&mut lps),
+            &mut out,
+        )?;
         Ok(SentenceScore {
-            log10_probs,
-            total,
-            oov,
+            log10_probs: lps.pop().unwrap_or_default(),
+            total: out.first().map_or(0.0, |s| s.total),
+            oov: out.first().map_or(0, |s| s.oov),
         })
     }
 
@@ -443,6 +495,81 @@ impl<V: Value> Core<V> {
             Tables::Wide(t) => walk(&t[order - 1], order, self.bits, &mut f),
         }
     }
+}
+
+/// Prefetches the slots of every n-gram that scoring `seq[start..]` may look up: the suffixes
+/// (up to N words) of each `seq[..=i]`, and each word's unigram.
+fn warm<K: Key, V: Value>(
+    core: &Core<V>,
+    uni: &[Option<(V, V)>],
+    probes: &[Probe<K, V>],
+    seq: &[u32],
+    start: usize,
+) {
+    let n1 = core.order - 1;
+    for j in start..seq.len() {
+        // Prefetch without reading: testing the Option would wait for the line.
+        if let Some(e) = uni.get(seq[j] as usize) {
+            prefetch(e);
+        }
+        let mut key: K = pack(&seq[j..=j], core.bits);
+        for l in 1..=n1.min(j) {
+            key = key.with_word(l, seq[j - l], core.bits);
+            if let Some(p) = probes.get(l - 1) {
+                p.prefetch_home(p.home(key));
+            }
+        }
+    }
+}
+
+/// KenLM's state machine over `seq[start..]`: the context is the longest n-gram matched at the
+/// previous position (at most N-1 words, a suffix of `seq[..i]`) with the backoffs of its
+/// suffixes; the match for position i grows from the unigram while stored, and the backoffs of
+/// the unmatched context suffixes are added. Calls `emit(i, log10 p)`; returns the sum.
+fn score_with<K: Key, V: Value>(
+    core: &Core<V>,
+    uni: &[Option<(V, V)>],
+    probes: &[Probe<K, V>],
+    seq: &[u32],
+    start: usize,
+    mut emit: impl FnMut(usize, f64),
+) -> f64 {
+    let n1 = core.order - 1;
+    let bits = core.bits;
+    let unigram = |w: u32| uni.get(w as usize).copied().flatten();
+    let mut bo = [0f64; MAX_ORDER];
+    let mut ctx_len = 0;
+    if start > 0 && n1 > 0 {
+        bo[0] = unigram(seq[start - 1]).map_or(0.0, |(_, b)| b.to_f64());
+        ctx_len = 1;
+    }
+    let mut total = 0.0;
+    for i in start..seq.len() {
+        let w = seq[i];
+        let (mut p, b0) =
+            unigram(w).map_or((f64::NEG_INFINITY, 0.0), |(p, b)| (p.to_f64(), b.to_f64()));
+        let mut new_bo = [0f64; MAX_ORDER];
+        new_bo[0] = b0;
+        let mut matched = 0;
+        let mut key: K = pack(&seq[i..=i], bits);
+        for l in 1..=ctx_len {
+            key = key.with_word(l, seq[i - l], bits);
+            match probes.get(l - 1).and_then(|t| t.get(key)) {
+                Some((pl, bl)) => {
+                    p = pl.to_f64();
+                    new_bo[l] = bl.to_f64();
+                    matched = l;
+                }
+                None => break,
+            }
+        }
+        let lp = p + bo[matched..ctx_len].iter().sum::<f64>();
+        total += lp;
+        emit(i, lp);
+        ctx_len = (matched + 1).min(n1);
+        bo = new_bo;
+    }
+    total
 }
 
 /// The score of one sentence.
@@ -571,9 +698,7 @@ impl ExactModel {
                 bits: c.bits,
                 tables,
                 discounts: c.discounts,
-                first: c.first,
-                dense_unigrams: c.dense_unigrams,
-                hashes: c.hashes,
+                query: std::sync::OnceLock::new(),
             },
         }
     }
@@ -617,10 +742,27 @@ impl Model {
         bos: bool,
         eos: bool,
     ) -> Result<Vec<SentenceScore>, LmError> {
-        texts
-            .par_iter()
-            .map(|t| self.core.score_text(t.as_ref(), bos, eos))
-            .collect()
+        let (scored, lps) = self.core.score_many(texts, bos, eos, true)?;
+        Ok(scored
+            .into_iter()
+            .zip(lps)
+            .map(|(s, log10_probs)| SentenceScore {
+                log10_probs,
+                total: s.total,
+                oov: s.oov,
+            })
+            .collect())
+    }
+
+    /// Total log10 probability of each sentence (no per-token lists), in input order.
+    pub fn score_totals<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+        bos: bool,
+        eos: bool,
+    ) -> Result<Vec<f64>, LmError> {
+        let (scored, _) = self.core.score_many(texts, bos, eos, false)?;
+        Ok(scored.into_iter().map(|s| s.total).collect())
     }
 
     /// Perplexity over many sentences (parallel; the sum is taken in input order, so the result
@@ -631,30 +773,13 @@ impl Model {
         bos: bool,
         eos: bool,
     ) -> Result<Perplexity, LmError> {
-        let unk = self.core.vocab.unk;
-        let parts: Vec<(f64, usize, usize, f64)> = texts
-            .par_iter()
-            .map(|t| {
-                let mut ids = Vec::new();
-                self.core.ids_of(tokens(t.as_ref()), &mut ids)?;
-                let (lp, total) = self.core.score_ids(&ids, bos, eos);
-                let mut oov = 0;
-                let mut oov_log = 0.0;
-                for (i, &id) in ids.iter().enumerate() {
-                    if id == unk {
-                        oov += 1;
-                        oov_log += lp[i];
-                    }
-                }
-                Ok((total, lp.len(), oov, oov_log))
-            })
-            .collect::<Result<_, LmError>>()?;
+        let (scored, _) = self.core.score_many(texts, bos, eos, false)?;
         let (mut total, mut n, mut oov, mut oov_log) = (0.0, 0usize, 0usize, 0.0);
-        for (t, k, o, ol) in parts {
-            total += t;
-            n += k;
-            oov += o;
-            oov_log += ol;
+        for s in scored {
+            total += s.total;
+            n += s.tokens;
+            oov += s.oov;
+            oov_log += s.oov_log10;
         }
         let ppl = |lp: f64, n: usize| {
             if n == 0 {
