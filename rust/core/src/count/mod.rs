@@ -29,7 +29,7 @@ use std::time::Instant;
 use key::{NKey, Wide};
 use run::Run;
 use spill::{Section, SectionWriter, SpillDir, SpillFile};
-use vocab::{GlobalVocab, LocalVocab, Strings, BOS_ID, EOS_ID};
+use vocab::{hash_token, GlobalVocab, LocalVocab, Strings, BOS_ID, EOS_ID};
 
 use crate::error::{CoreError, Result};
 use crate::progress::Progress;
@@ -269,6 +269,33 @@ impl Spiller {
     }
 }
 
+/// Tokens per prefetch batch when interning.
+const INTERN_BATCH: usize = 32;
+
+/// A token of the current document waiting to be interned: its bytes are `text[start..start +
+/// len]`.
+#[derive(Clone, Copy)]
+struct Pending {
+    start: usize,
+    len: usize,
+    prefix: u64,
+    hash: u64,
+}
+
+#[inline(always)]
+fn intern_batch(
+    batch: &mut Vec<Pending>,
+    text: &[u8],
+    vocab: &mut LocalVocab,
+    toks: &mut Vec<u32>,
+) {
+    for p in batch.iter() {
+        let t = &text[p.start..p.start + p.len];
+        toks.push(vocab.intern_prehashed(t, p.prefix, p.hash));
+    }
+    batch.clear();
+}
+
 struct Worker<'a, K: NKey> {
     opts: &'a CountOptions,
     global: &'a Mutex<GlobalVocab>,
@@ -281,6 +308,7 @@ struct Worker<'a, K: NKey> {
     sample_below: Option<u64>,
     vocab: LocalVocab,
     toks: Vec<u32>,
+    batch: Vec<Pending>,
     doc_ends: Vec<usize>,
     seq: Vec<u32>,
     seqh: Vec<u64>,
@@ -336,6 +364,7 @@ impl<'a, K: NKey> Worker<'a, K> {
                 .map(|r| (r * 2f64.powi(64)).min(u64::MAX as f64) as u64),
             vocab: LocalVocab::new(),
             toks: Vec::with_capacity(BLOCK_TOKENS + 1024),
+            batch: Vec::with_capacity(INTERN_BATCH),
             doc_ends: Vec::new(),
             seq: Vec::new(),
             seqh: Vec::new(),
@@ -364,11 +393,37 @@ impl<'a, K: NKey> Worker<'a, K> {
 
     #[inline]
     fn add_document(&mut self, text: &str) -> Result<()> {
+        // Tokens are hashed and their intern slots prefetched a batch ahead of the lookups, so
+        // the cache misses of rare words overlap instead of stalling one after another.
+        let base = text.as_ptr() as usize;
+        let end = base + text.len();
+        let bytes = text.as_bytes();
         let vocab = &mut self.vocab;
         let toks = &mut self.toks;
-        self.opts
-            .tokenizer
-            .tokenize(text, &mut self.scratch, |t| toks.push(vocab.intern(t)));
+        let batch = &mut self.batch;
+        batch.clear();
+        self.opts.tokenizer.tokenize(text, &mut self.scratch, |t| {
+            let (prefix, hash) = hash_token(t);
+            let at = t.as_ptr() as usize;
+            if at >= base && at + t.len() <= end {
+                vocab.prefetch(hash);
+                batch.push(Pending {
+                    start: at - base,
+                    len: t.len(),
+                    prefix,
+                    hash,
+                });
+                if batch.len() == INTERN_BATCH {
+                    intern_batch(batch, bytes, vocab, toks);
+                }
+            } else {
+                // A rewritten token (lowercased) lives in scratch space that the next token
+                // reuses: intern it now, after the tokens before it.
+                intern_batch(batch, bytes, vocab, toks);
+                toks.push(vocab.intern_prehashed(t, prefix, hash));
+            }
+        });
+        intern_batch(batch, bytes, vocab, toks);
         self.doc_ends.push(self.toks.len());
         if self.toks.len() >= BLOCK_TOKENS {
             self.flush_block()?;

@@ -6,8 +6,6 @@
 //! output is ordered by token text, and partitioning and sampling use a fixed-seed hash of the
 //! text. Ids 0 and 1 are `<s>` and `</s>`.
 
-use hashbrown::HashTable;
-
 pub const BOS: &str = "<s>";
 pub const EOS: &str = "</s>";
 pub const BOS_ID: u32 = 0;
@@ -60,6 +58,13 @@ pub fn token_hash(b: &[u8]) -> u64 {
     token_hash_with(b, prefix_word(b))
 }
 
+/// (`prefix_word`, `token_hash`) of a token in one pass.
+#[inline(always)]
+pub fn hash_token(b: &[u8]) -> (u64, u64) {
+    let prefix = prefix_word(b);
+    (prefix, token_hash_with(b, prefix))
+}
+
 #[inline(always)]
 fn token_hash_with(b: &[u8], prefix: u64) -> u64 {
     let len = b.len();
@@ -106,38 +111,113 @@ impl Strings {
     }
 }
 
+/// A slot of the intern table: the token's exact 8-byte prefix, its length and its id.
 #[derive(Clone, Copy)]
-struct Entry {
+struct Slot {
     prefix: u64,
-    len: u32,
-    id: u32,
+    /// `len << 32 | id`; `EMPTY` marks a free slot.
+    len_id: u64,
 }
 
-/// A hash table of interned strings.
-#[derive(Default)]
+const EMPTY: u64 = u64::MAX;
+
+/// A hash table of interned strings: open addressing with linear probing at load <= 0.7 over
+/// 16-byte slots, so the slot a lookup starts from is known from the hash alone and can be
+/// prefetched while earlier tokens are interned ([`Interner::prefetch`]). A token of up to 8
+/// bytes is matched from its slot alone; a longer one also compares its bytes in the arena.
 pub struct Interner {
-    table: HashTable<Entry>,
+    slots: Vec<Slot>,
+    shift: u32,
     pub strings: Strings,
     pub hashes: Vec<u64>,
 }
 
+impl Default for Interner {
+    fn default() -> Self {
+        Interner::with_capacity_log2(10)
+    }
+}
+
 impl Interner {
+    fn with_capacity_log2(bits: u32) -> Self {
+        Interner {
+            slots: vec![
+                Slot {
+                    prefix: 0,
+                    len_id: EMPTY,
+                };
+                1 << bits
+            ],
+            shift: 64 - bits,
+            strings: Strings::default(),
+            hashes: Vec::new(),
+        }
+    }
+
+    #[inline(always)]
+    fn home(&self, hash: u64) -> usize {
+        (hash >> self.shift) as usize
+    }
+
+    /// Hints the CPU to load the slot where a lookup of `hash` starts.
+    #[inline(always)]
+    pub fn prefetch(&self, hash: u64) {
+        if let Some(slot) = self.slots.get(self.home(hash)) {
+            crate::prefetch::prefetch(slot);
+        }
+    }
+
     #[inline(always)]
     fn find_or_insert(&mut self, bytes: &[u8], prefix: u64, hash: u64) -> (u32, bool) {
-        let len = bytes.len() as u32;
-        let strings = &self.strings;
-        let found = self.table.find(hash, |e| {
-            e.prefix == prefix && e.len == len && (len <= 8 || strings.get(e.id) == bytes)
-        });
-        if let Some(e) = found {
-            return (e.id, false);
+        let len = bytes.len() as u64;
+        let mask = self.slots.len() - 1;
+        let mut s = self.home(hash);
+        loop {
+            let slot = self.slots[s];
+            if slot.len_id == EMPTY {
+                break;
+            }
+            if slot.prefix == prefix && slot.len_id >> 32 == len {
+                let id = slot.len_id as u32;
+                if len <= 8 || self.strings.get(id) == bytes {
+                    return (id, false);
+                }
+            }
+            s = (s + 1) & mask;
         }
         let id = self.strings.push(bytes);
         self.hashes.push(hash);
-        let hashes = &self.hashes;
-        self.table
-            .insert_unique(hash, Entry { prefix, len, id }, |e| hashes[e.id as usize]);
+        self.slots[s] = Slot {
+            prefix,
+            len_id: (len << 32) | id as u64,
+        };
+        if self.strings.len() * 10 > self.slots.len() * 7 {
+            self.grow();
+        }
         (id, true)
+    }
+
+    fn grow(&mut self) {
+        let bits = 64 - self.shift + 1;
+        let old = std::mem::replace(
+            &mut self.slots,
+            vec![
+                Slot {
+                    prefix: 0,
+                    len_id: EMPTY,
+                };
+                1 << bits
+            ],
+        );
+        self.shift = 64 - bits;
+        let mask = self.slots.len() - 1;
+        for slot in old.into_iter().filter(|s| s.len_id != EMPTY) {
+            let mut s = self.home(self.hashes[(slot.len_id as u32) as usize]);
+            while self.slots[s].len_id != EMPTY {
+                s = (s + 1) & mask;
+            }
+            self.slots[s] = slot;
+        }
     }
 
     /// Intern with a precomputed `token_hash`.
@@ -156,6 +236,12 @@ impl Interner {
     #[inline]
     pub fn intern(&mut self, bytes: &[u8]) -> u32 {
         self.intern_new(bytes).0
+    }
+
+    /// Intern with a precomputed `prefix_word` and `token_hash` (see [`hash_token`]).
+    #[inline(always)]
+    pub fn intern_prehashed(&mut self, bytes: &[u8], prefix: u64, hash: u64) -> (u32, bool) {
+        self.find_or_insert(bytes, prefix, hash)
     }
 
     pub fn len(&self) -> usize {
@@ -212,6 +298,22 @@ impl LocalVocab {
         id
     }
 
+    /// Intern a token hashed by [`hash_token`] (whose slot was prefetched).
+    #[inline(always)]
+    pub fn intern_prehashed(&mut self, bytes: &[u8], prefix: u64, hash: u64) -> u32 {
+        let (id, new) = self.interner.intern_prehashed(bytes, prefix, hash);
+        if new {
+            self.global.push(UNASSIGNED);
+            self.pending.push(id);
+        }
+        id
+    }
+
+    #[inline(always)]
+    pub fn prefetch(&self, hash: u64) {
+        self.interner.prefetch(hash);
+    }
+
     #[inline(always)]
     pub fn hash(&self, local: u32) -> u64 {
         self.interner.hashes[local as usize]
@@ -261,6 +363,33 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn interner_grows_and_keeps_ids() {
+        let mut i = Interner::default();
+        let words: Vec<String> = (0..50_000)
+            .map(|k| {
+                if k % 3 == 0 {
+                    format!("long-token-number-{k}")
+                } else {
+                    format!("t{k}")
+                }
+            })
+            .collect();
+        for (k, w) in words.iter().enumerate() {
+            assert_eq!(i.intern_new(w.as_bytes()), (k as u32, true));
+        }
+        for (k, w) in words.iter().enumerate().rev() {
+            let (prefix, hash) = hash_token(w.as_bytes());
+            assert_eq!(
+                i.intern_prehashed(w.as_bytes(), prefix, hash),
+                (k as u32, false)
+            );
+            assert_eq!(i.strings.get(k as u32), w.as_bytes());
+        }
+        assert_eq!(i.len(), words.len());
+        assert!(i.slots.len() * 7 >= i.len() * 10);
     }
 
     #[test]
