@@ -68,22 +68,75 @@ fn is_kenlm_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c | 0)
 }
 
+/// Splits on KenLM's separators 64 bytes at a time: a bit mask of the separators (8 bytes per
+/// SWAR step) turns the byte loop, whose exit branch mispredicts at nearly every token end, into
+/// one count-trailing-zeros per token boundary.
 #[inline]
 fn whitespace(bytes: &[u8], mut emit: impl FnMut(&[u8])) {
-    let mut i = 0;
-    let n = bytes.len();
-    while i < n {
-        while i < n && is_kenlm_space(bytes[i]) {
-            i += 1;
+    let mut in_token = false;
+    let mut start = 0;
+    // Separator-ness of the byte before the current chunk (1 = separator).
+    let mut prev_space = 1u64;
+    let mut base = 0;
+    let mut chunks = bytes.chunks_exact(64);
+    let mut step = |mask: u64, base: usize, prev_space: &mut u64| {
+        // Bit i set where byte i starts a token or starts a separator run.
+        let mut t = mask ^ ((mask << 1) | *prev_space);
+        *prev_space = mask >> 63;
+        while t != 0 {
+            let i = base + t.trailing_zeros() as usize;
+            if in_token {
+                emit(&bytes[start..i]);
+            } else {
+                start = i;
+            }
+            in_token = !in_token;
+            t &= t - 1;
         }
-        let start = i;
-        while i < n && !is_kenlm_space(bytes[i]) {
-            i += 1;
-        }
-        if i > start {
-            emit(&bytes[start..i]);
-        }
+    };
+    for chunk in chunks.by_ref() {
+        step(space_mask(chunk), base, &mut prev_space);
+        base += 64;
     }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut padded = [b' '; 64];
+        padded[..rest.len()].copy_from_slice(rest);
+        step(space_mask(&padded), base, &mut prev_space);
+    }
+    if in_token {
+        emit(&bytes[start..]);
+    }
+}
+
+/// Bit i set when `chunk[i]` is a KenLM separator (`chunk` is 64 bytes).
+#[inline(always)]
+fn space_mask(chunk: &[u8]) -> u64 {
+    let mut mask = 0u64;
+    for (k, w) in chunk.chunks_exact(8).enumerate() {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        mask |= space_bits(u64::from_le_bytes(b)) << (8 * k);
+    }
+    mask
+}
+
+/// The separators among 8 bytes (little-endian in `w`) as an 8-bit mask, byte 0 in bit 0.
+#[inline(always)]
+fn space_bits(w: u64) -> u64 {
+    const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // High bit of each byte set where that byte of x is zero (exact, no carries across bytes).
+    let zero = |x: u64| !(((x & LO7) + LO7) | x) & HI;
+    let low = w & LO7;
+    // 9 <= byte <= 13, for bytes below 0x80: (low | 0x80) - k keeps the high bit iff low >= k.
+    let ge9 = ((low | HI) - 9 * ONES) & HI;
+    let ge14 = ((low | HI) - 14 * ONES) & HI;
+    let ascii = !w & HI;
+    let sep = zero(w) | zero(w ^ (0x20 * ONES)) | (ge9 & !ge14 & ascii);
+    // Gather the 8 high bits into the low byte: bit 7 of byte k moves to bit 56 + k, then down.
+    ((sep >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56
 }
 
 const SPACE: u8 = 0;
@@ -259,6 +312,51 @@ mod tests {
         assert_eq!(toks(Tokenizer::Whitespace, " a\tb  c\r"), ["a", "b", "c"]);
         assert_eq!(toks(Tokenizer::Whitespace, "Straße, x"), ["Straße,", "x"]);
         assert!(toks(Tokenizer::Whitespace, "  \t ").is_empty());
+    }
+
+    /// The SWAR splitter equals the byte loop on every byte value, token lengths and positions
+    /// around the 64-byte chunk boundaries.
+    #[test]
+    fn whitespace_equals_byte_loop() {
+        fn reference(b: &[u8]) -> Vec<&[u8]> {
+            b.split(|&c| is_kenlm_space(c))
+                .filter(|t| !t.is_empty())
+                .collect()
+        }
+        for c in 0..=255u8 {
+            let mask = space_bits(u64::from_le_bytes([c; 8]));
+            assert_eq!(
+                mask,
+                if is_kenlm_space(c) { 0xff } else { 0 },
+                "byte {c:#x}"
+            );
+        }
+        let alphabet = [
+            b'a', b' ', b'\t', b'\n', 0x0b, 0x0c, b'\r', 0, 0x1f, 0x21, 0x08, 0x0e, 0xc3, 0xa9,
+            0x80, 0xff, 0xa0,
+        ];
+        let mut x = 0x1234_5678_9abc_def0u64;
+        for len in 0..300 {
+            for _ in 0..20 {
+                let bytes: Vec<u8> = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        // Mostly word bytes, so tokens get long enough to cross chunks.
+                        if x % 4 == 0 {
+                            alphabet[(x >> 8) as usize % alphabet.len()]
+                        } else {
+                            b'w'
+                        }
+                    })
+                    .collect();
+                let mut got = Vec::new();
+                whitespace(&bytes, |t| got.push(t.to_vec()));
+                let want: Vec<Vec<u8>> = reference(&bytes).iter().map(|t| t.to_vec()).collect();
+                assert_eq!(got, want, "{bytes:?}");
+            }
+        }
     }
 
     #[test]
