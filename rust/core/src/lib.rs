@@ -11,6 +11,7 @@ pub mod count;
 pub mod error;
 pub mod facts;
 pub mod lm;
+pub(crate) mod memory;
 pub(crate) mod prefetch;
 pub mod progress;
 pub mod scan;

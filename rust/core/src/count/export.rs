@@ -178,6 +178,8 @@ impl<K: NKey> KeyTable for Partitioned<K> {
                 counts.push(c);
             }
         }
+        // The partitions were freed between other allocations: return their pages.
+        crate::memory::release_free_memory();
         Ok(ExportedKeys {
             n,
             ids: flat,

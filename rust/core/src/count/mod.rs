@@ -794,6 +794,9 @@ fn count_with<K: NKey>(
             (Box::new(table), histogram)
         }
     };
+    // The reduce freed the workers' raw buffers and runs; without this their pages stay
+    // resident until the process ends.
+    crate::memory::release_free_memory();
     progress.set_phase(2);
     summary.distinct = histogram.distinct();
     summary.n1 = histogram.n(1);

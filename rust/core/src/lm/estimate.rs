@@ -50,7 +50,7 @@ pub fn estimate_exact(raw: &RawCounts, opts: &FitOptions) -> Result<ExactModel, 
     Ok(ExactModel { core })
 }
 
-/// Borrowed or owned input; owned input is dropped after the collapse stage.
+/// Borrowed or owned input; owned input is consumed while it is packed (stage 1).
 enum RawInput<'a> {
     Borrowed(&'a RawCounts),
     Owned(Box<RawCounts>),
@@ -67,13 +67,6 @@ impl RawInput<'_> {
     fn order(&self) -> usize {
         self.get().order
     }
-
-    fn parts(&self) -> (&[u32], &[u64], u32) {
-        let r = self.get();
-        (&r.grams, &r.counts, r.bos)
-    }
-
-    fn release(self) {}
 }
 
 fn estimate_core<V: OutValue>(input: RawInput<'_>, opts: &FitOptions) -> Result<Core<V>, LmError> {
@@ -244,11 +237,6 @@ fn check_gram(g: &[u32], count: u64, raw: &RawCounts, unk: Option<usize>) -> Res
     Ok(())
 }
 
-/// Tag of a sort entry: an index into the (k+1)-gram table, a collapsed `<s>` n-gram, or a
-/// zero-count placeholder (`<unk>`, `<s>` unigrams).
-const BOS_TAG: u32 = 1 << 31;
-const ZERO_TAG: u32 = u32::MAX;
-
 struct Level<K> {
     keys: Vec<K>,
     /// Adjusted counts.
@@ -290,6 +278,98 @@ impl OutValue for f64 {
     fn backoff(log10: f64) -> f64 {
         log10
     }
+}
+
+/// Elements moved per step when one large array is turned into another from its end: about a
+/// sixteenth of the array, so the source shrinks while the destination grows and the two never
+/// need their full size together, with few enough steps that an allocator which copies on shrink
+/// stays linear.
+fn drain_step(len: usize) -> usize {
+    (len / 16).max(1 << 16)
+}
+
+/// Stage 1: packs the order-N n-grams into keys. An n-gram with `<s>` at position j >= 1 goes to
+/// `collapsed[N-j-1]` as the (N-j)-gram from its last `<s>`, with its raw count; the others are
+/// returned with their counts, in no particular order. Owned input is packed from its end and
+/// shrunk step by step, so the input and the packed n-grams do not both sit in memory whole.
+#[allow(clippy::type_complexity)]
+fn pack_top<K: Key>(
+    raw: RawInput<'_>,
+    remap: &[u32],
+    bits: u32,
+) -> (Vec<(K, u64)>, Vec<Vec<(K, u64)>>) {
+    let order = raw.order();
+    let nbos = raw.get().bos;
+    let key_of = |g: &[u32]| {
+        g.iter()
+            .fold(K::default(), |k, &w| k.push(remap[w as usize], bits))
+    };
+    let mut collapsed: Vec<Vec<(K, u64)>> = vec![Vec::new(); order];
+    let mut pack = |grams: &[u32], counts: &[u64], top: &mut Vec<(K, u64)>| {
+        // Collapsed n-grams get count 0 here (input counts are never 0) and are dropped below:
+        // unfiltered, the parallel extend writes in place.
+        top.par_extend(
+            grams
+                .par_chunks_exact(order)
+                .zip(counts.par_iter())
+                .map(|(g, &c)| (key_of(g), if order > 1 && g[1] == nbos { 0 } else { c })),
+        );
+        if order > 1 {
+            for (g, &c) in grams.chunks_exact(order).zip(counts) {
+                if g[1] == nbos {
+                    let j = g.iter().rposition(|&w| w == nbos).unwrap_or(0);
+                    collapsed[order - j - 1].push((key_of(&g[j..]), c));
+                }
+            }
+        }
+    };
+    let mut top = match raw {
+        RawInput::Borrowed(r) => {
+            let mut top = Vec::with_capacity(r.counts.len() + 2);
+            pack(&r.grams, &r.counts, &mut top);
+            top
+        }
+        RawInput::Owned(r) => {
+            // The vocabulary is no longer needed: only the ids are.
+            let RawCounts {
+                mut grams,
+                mut counts,
+                ..
+            } = *r;
+            let mut top = Vec::with_capacity(counts.len() + 2);
+            let step = drain_step(counts.len());
+            while !counts.is_empty() {
+                let start = counts.len().saturating_sub(step);
+                pack(&grams[start * order..], &counts[start..], &mut top);
+                grams.truncate(start * order);
+                grams.shrink_to_fit();
+                counts.truncate(start);
+                counts.shrink_to_fit();
+            }
+            top
+        }
+    };
+    top.retain(|e| e.1 != 0);
+    (top, collapsed)
+}
+
+/// Splits (key, count) pairs sorted by descending key into ascending key and count arrays.
+/// The pairs are taken from their end and shrunk step by step, so peak memory stays near one
+/// copy of the table instead of two.
+fn unzip_from_end<K: Copy>(mut pairs: Vec<(K, u64)>) -> (Vec<K>, Vec<u64>) {
+    let mut keys = Vec::with_capacity(pairs.len());
+    let mut counts = Vec::with_capacity(pairs.len());
+    let step = drain_step(pairs.len());
+    while !pairs.is_empty() {
+        let start = pairs.len().saturating_sub(step);
+        for &(k, c) in pairs[start..].iter().rev() {
+            keys.push(k);
+            counts.push(c);
+        }
+        pairs.truncate(start);
+        pairs.shrink_to_fit();
+    }
+    (keys, counts)
 }
 
 /// Splits `0..keys.len()` into about `parts` ranges that do not cut a context's run.
@@ -360,6 +440,122 @@ impl<K: Key> OrderStats<'_, K> {
     }
 }
 
+/// Stage 2 for one order: the k-grams that are suffixes of the (k+1)-grams `upper` (adjusted
+/// count: the number of (k+1)-grams they end) and the collapsed or zero-count k-grams `extra`
+/// (their raw counts summed), merged into one sorted table; with, for every (k+1)-gram, the
+/// index of its suffix in that table.
+fn lower_level<K: Key>(
+    upper: &Level<K>,
+    mut extra: Vec<(K, u64)>,
+    k: usize,
+    bits: u32,
+    pruning: bool,
+) -> Result<(Level<K>, Vec<u32>), LmError> {
+    let n = upper.keys.len();
+    if n >= u32::MAX as usize || extra.len() >= u32::MAX as usize - n {
+        return Err(LmError::BadCounts(
+            "more than 2^32 - 1 n-grams of one order".to_string(),
+        ));
+    }
+    let suffix_bits = bits * k as u32;
+    extra.sort_unstable_by_key(|e| e.0);
+    let index_bits = u64::BITS - (n as u64).leading_zeros();
+    if suffix_bits + index_bits <= u64::BITS {
+        // Suffix and index packed in one u64: half the memory of (key, index) pairs, and a
+        // faster sort.
+        let mask = (1u64 << index_bits) - 1;
+        let mut sorted: Vec<u64> = Vec::new();
+        upper
+            .keys
+            .par_iter()
+            .enumerate()
+            .map(|(i, key)| (key.low(suffix_bits).low_u64() << index_bits) | i as u64)
+            .collect_into_vec(&mut sorted);
+        sorted.par_sort_unstable();
+        Ok(merge_suffixes(
+            &sorted,
+            |&e| (K::from_u64(e >> index_bits), (e & mask) as u32),
+            &extra,
+            upper,
+            pruning,
+        ))
+    } else {
+        let mut sorted: Vec<(K, u32)> = Vec::new();
+        upper
+            .keys
+            .par_iter()
+            .enumerate()
+            .map(|(i, key)| (key.low(suffix_bits), i as u32))
+            .collect_into_vec(&mut sorted);
+        sorted.par_sort_unstable_by_key(|p| p.0);
+        Ok(merge_suffixes(&sorted, |&p| p, &extra, upper, pruning))
+    }
+}
+
+/// The merge of [`lower_level`]: `sorted` holds (suffix, index of its (k+1)-gram) entries in
+/// suffix order, read through `entry`; `extra` is sorted.
+fn merge_suffixes<K: Key, E: Sync>(
+    sorted: &[E],
+    entry: impl Fn(&E) -> (K, u32) + Sync,
+    extra: &[(K, u64)],
+    upper: &Level<K>,
+    pruning: bool,
+) -> (Level<K>, Vec<u32>) {
+    // Distinct suffixes: counted first so the tables are allocated once. Collapsed k-grams start
+    // with <s>, which ends no (k+1)-gram, so they are keys of their own.
+    let distinct = sorted
+        .par_windows(2)
+        .filter(|w| entry(&w[0]).0 != entry(&w[1]).0)
+        .count()
+        + usize::from(!sorted.is_empty());
+    let cap = distinct + extra.len();
+    let mut keys: Vec<K> = Vec::with_capacity(cap);
+    let mut counts: Vec<u64> = Vec::with_capacity(cap);
+    let mut actual: Vec<u64> = Vec::with_capacity(if pruning { cap } else { 0 });
+    let mut suffix_of_upper = vec![u32::MAX; upper.keys.len()];
+    let (mut i, mut j) = (0, 0);
+    loop {
+        let key = match (sorted.get(i).map(&entry), extra.get(j)) {
+            (Some((s, _)), Some(&(e, _))) => s.min(e),
+            (Some((s, _)), None) => s,
+            (None, Some(&(e, _))) => e,
+            (None, None) => break,
+        };
+        let pos = keys.len();
+        let (mut a, mut occurrences) = (0u64, 0u64);
+        while let Some((s, up)) = sorted.get(i).map(&entry) {
+            if s != key {
+                break;
+            }
+            a += 1;
+            if pruning {
+                occurrences = occurrences.saturating_add(upper.actual[up as usize]);
+            }
+            suffix_of_upper[up as usize] = pos as u32;
+            i += 1;
+        }
+        while j < extra.len() && extra[j].0 == key {
+            a = a.saturating_add(extra[j].1);
+            occurrences = occurrences.saturating_add(extra[j].1);
+            j += 1;
+        }
+        keys.push(key);
+        counts.push(a);
+        if pruning {
+            actual.push(occurrences);
+        }
+    }
+    (
+        Level {
+            keys,
+            counts,
+            actual,
+            suffix: Vec::new(),
+        },
+        suffix_of_upper,
+    )
+}
+
 #[allow(clippy::type_complexity)]
 fn run<K: Key, V: OutValue>(
     raw: RawInput<'_>,
@@ -374,41 +570,16 @@ fn run<K: Key, V: OutValue>(
     let bos = vocab.bos;
     let parts = rayon::current_num_threads() * 8;
 
-    // Stage 1: collapse. N-grams with <s> at position >= 1 go to their lower order.
-    let (grams, raw_counts, nbos) = raw.parts();
-    // Collapsed n-grams get count 0 here (input counts are never 0) and are dropped below.
-    let mut top: Vec<(K, u64)> = Vec::new();
-    grams
-        .par_chunks_exact(order)
-        .zip(raw_counts.par_iter())
-        .map(|(g, &c)| {
-            let key = g
-                .iter()
-                .fold(K::default(), |k, &w| k.push(remap[w as usize], bits));
-            (key, if order > 1 && g[1] == nbos { 0 } else { c })
-        })
-        .collect_into_vec(&mut top);
-    top.retain(|e| e.1 != 0);
-    let mut collapsed: Vec<Vec<(K, u64)>> = vec![Vec::new(); order];
-    if order > 1 {
-        for (g, &c) in grams.chunks_exact(order).zip(raw_counts) {
-            if g[1] == nbos {
-                let j = g.iter().rposition(|&w| w == nbos).unwrap_or(0);
-                let key = g[j..]
-                    .iter()
-                    .fold(K::default(), |k, &w| k.push(remap[w as usize], bits));
-                collapsed[order - j - 1].push((key, c));
-            }
-        }
-    }
-    raw.release();
+    // Stage 1: collapse, then sort the order-N table. Sorted by descending key, so that taking
+    // it apart from its end yields ascending arrays.
+    let (mut top, mut collapsed) = pack_top::<K>(raw, remap, bits);
     if order == 1 {
         // The unigram table holds <unk> and <s> with adjusted count 0.
         top.push((pack(&[vocab.unk], bits), 0));
         top.push((pack(&[bos], bits), 0));
     }
-    if !top.par_windows(2).all(|w| w[0].0 < w[1].0) {
-        top.par_sort_unstable_by_key(|e| e.0);
+    if !top.par_windows(2).all(|w| w[0].0 > w[1].0) {
+        top.par_sort_unstable_by(|a, b| b.0.cmp(&a.0));
         // Duplicate n-grams (should not happen) are summed.
         top.dedup_by(|next, kept| {
             if next.0 == kept.0 {
@@ -419,11 +590,7 @@ fn run<K: Key, V: OutValue>(
             }
         });
     }
-    let mut keys = Vec::new();
-    let mut counts = Vec::new();
-    top.par_iter().map(|e| e.0).collect_into_vec(&mut keys);
-    top.par_iter().map(|e| e.1).collect_into_vec(&mut counts);
-    drop(top);
+    let (keys, counts) = unzip_from_end(top);
     let actual = if pruning { counts.clone() } else { Vec::new() };
     let mut levels: Vec<Level<K>> = Vec::with_capacity(order);
     levels.push(Level {
@@ -433,17 +600,9 @@ fn run<K: Key, V: OutValue>(
         suffix: Vec::new(),
     });
 
-    // Stage 2: adjusted counts of orders N-1 .. 1, and suffix indices.
+    // Stage 2: adjusted counts of orders N-1 .. 1.
     for k in (1..order).rev() {
-        let upper = levels
-            .last_mut()
-            .ok_or_else(|| internal("no upper level"))?;
-        if upper.keys.len() >= BOS_TAG as usize || collapsed[k - 1].len() >= BOS_TAG as usize {
-            return Err(LmError::BadCounts(
-                "more than 2^31 n-grams of one order".to_string(),
-            ));
-        }
-        let suffix_bits = bits * k as u32;
+        let upper = levels.last().ok_or_else(|| internal("no upper level"))?;
         // After the collapse no n-gram has <s> past its first word, so every (k+1)-gram has a
         // suffix (the `g[1] != <s>` rule of MATH.md 7.3 holds by construction).
         if upper
@@ -453,62 +612,16 @@ fn run<K: Key, V: OutValue>(
         {
             return Err(internal("<s> inside an n-gram after the collapse"));
         }
-        let mut pairs: Vec<(K, u32)> = Vec::new();
-        upper
-            .keys
-            .par_iter()
-            .enumerate()
-            .map(|(i, key)| (key.low(suffix_bits), i as u32))
-            .collect_into_vec(&mut pairs);
-        pairs.reserve_exact(collapsed[k - 1].len() + 2);
-        for (j, &(key, _)) in collapsed[k - 1].iter().enumerate() {
-            pairs.push((key, BOS_TAG | j as u32));
-        }
+        let mut extra = std::mem::take(&mut collapsed[k - 1]);
         if k == 1 {
-            pairs.push((pack(&[vocab.unk], bits), ZERO_TAG));
-            pairs.push((pack(&[bos], bits), ZERO_TAG));
+            extra.push((pack(&[vocab.unk], bits), 0));
+            extra.push((pack(&[bos], bits), 0));
         }
-        pairs.par_sort_unstable_by_key(|p| p.0);
-        // Distinct suffixes: count them first so the tables are allocated once.
-        let distinct = pairs.par_windows(2).filter(|w| w[0].0 != w[1].0).count() + 1;
-        let mut keys: Vec<K> = Vec::with_capacity(distinct);
-        let mut counts: Vec<u64> = Vec::with_capacity(distinct);
-        let mut actual: Vec<u64> = Vec::with_capacity(if pruning { distinct } else { 0 });
-        let mut suffix_of_upper = vec![u32::MAX; upper.keys.len()];
-        for &(key, tag) in &pairs {
-            if keys.last() != Some(&key) {
-                keys.push(key);
-                counts.push(0);
-                if pruning {
-                    actual.push(0);
-                }
-            }
-            let pos = keys.len() - 1;
-            if tag == ZERO_TAG {
-                continue;
-            }
-            if tag & BOS_TAG != 0 {
-                let c = collapsed[k - 1][(tag & !BOS_TAG) as usize].1;
-                counts[pos] = counts[pos].saturating_add(c);
-                if pruning {
-                    actual[pos] = actual[pos].saturating_add(c);
-                }
-            } else {
-                counts[pos] += 1;
-                if pruning {
-                    actual[pos] = actual[pos].saturating_add(upper.actual[tag as usize]);
-                }
-                suffix_of_upper[tag as usize] = pos as u32;
-            }
+        let (level, suffix) = lower_level(upper, extra, k, bits, pruning)?;
+        if let Some(upper) = levels.last_mut() {
+            upper.suffix = suffix;
         }
-        drop(pairs);
-        upper.suffix = suffix_of_upper;
-        levels.push(Level {
-            keys,
-            counts,
-            actual,
-            suffix: Vec::new(),
-        });
+        levels.push(level);
     }
     levels.reverse(); // levels[k-1] is order k
 
@@ -523,7 +636,7 @@ fn run<K: Key, V: OutValue>(
     // Pruned flags: order N by raw count, lower orders by raw occurrence count; <unk>, <s>,
     // </s> never.
     let pruned: Vec<Vec<bool>> = levels
-        .iter()
+        .iter_mut()
         .enumerate()
         .map(|(i, l)| {
             if !pruning {
@@ -535,7 +648,8 @@ fn run<K: Key, V: OutValue>(
             } else {
                 &l.actual
             };
-            l.keys
+            let flags = l
+                .keys
                 .iter()
                 .zip(src)
                 .map(|(key, &c)| {
@@ -545,12 +659,15 @@ fn run<K: Key, V: OutValue>(
                     };
                     t > 0 && c <= t && !special
                 })
-                .collect()
+                .collect();
+            l.actual = Vec::new();
+            flags
         })
         .collect();
 
     // Stage 4: probabilities, lowest order first (linear values of the previous order kept for
-    // the interpolation), then the backoffs of the order below.
+    // the interpolation), then the backoffs of the order below. An order's counts are freed
+    // once its probabilities and the backoffs they give are done.
     let mut tables: Vec<OrderTable<K, V>> = Vec::with_capacity(order);
     let mut lower_lin: Vec<f64> = Vec::new();
     for k in 1..=order {
@@ -660,6 +777,8 @@ fn run<K: Key, V: OutValue>(
             });
         }
         lower_lin = lin;
+        levels[k - 1].counts = Vec::new();
+        levels[k - 1].suffix = Vec::new();
         tables.push(OrderTable {
             keys: Vec::new(),
             prob: out,

@@ -19,6 +19,10 @@ pub(crate) trait Key: Copy + Ord + Eq + Send + Sync + Debug + Default + 'static 
     fn with_word(self, pos: usize, id: u32, bits: u32) -> Self;
     /// A well-mixed 64-bit hash (use its high bits).
     fn hash64(self) -> u64;
+    /// The low 64 bits.
+    fn low_u64(self) -> u64;
+    /// A key from its low 64 bits.
+    fn from_u64(x: u64) -> Self;
 }
 
 macro_rules! impl_key {
@@ -55,6 +59,14 @@ macro_rules! impl_key {
             #[inline(always)]
             fn hash64(self) -> u64 {
                 $hash(self)
+            }
+            #[inline(always)]
+            fn low_u64(self) -> u64 {
+                self as u64
+            }
+            #[inline(always)]
+            fn from_u64(x: u64) -> Self {
+                x as $t
             }
         }
     };

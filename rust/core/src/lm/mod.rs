@@ -11,8 +11,9 @@
 //!    `<s>`, keeping its raw count;
 //! 2. *adjust*: the (k+1)-grams are re-keyed by their suffix and sorted; a run of equal suffixes
 //!    is one k-gram whose adjusted count is the run length (its number of distinct left
-//!    extensions). The same sort records, for every (k+1)-gram, the index of its suffix, so the
-//!    interpolation below is a plain indexed read instead of a search;
+//!    extensions). The same sort records, for every (k+1)-gram, the index of its suffix (suffix
+//!    and index packed in one `u64` when they fit), so the interpolation below is a plain
+//!    indexed read instead of a search;
 //! 3. *discounts* from the count-of-counts of each order;
 //! 4. *probabilities*, lowest order first: a context is a contiguous run of its order's sorted
 //!    table, so its denominator and gamma come from one linear scan, and
@@ -32,8 +33,10 @@
 //!
 //! Costs: every stage is a sort or a linear pass over arrays; the sorts, the probability pass,
 //! the ARPA formatting and parsing, and batched queries run in parallel with rayon, and every
-//! result is independent of the thread count. Peak memory is about 40 bytes per distinct N-gram
-//! on top of the input ([`estimate_owned`] frees the input after the collapse). Everything is
+//! result is independent of the thread count. Peak memory is about 28 bytes per distinct N-gram
+//! plus 24 per (N-1)-gram (`u64` keys): [`estimate_owned`] consumes its input while packing it,
+//! large arrays are converted from their end while the source shrinks, and each order's counts
+//! and suffix indices are freed once its probabilities are done. Everything is
 //! computed in `f64` and rounded to `f32` (as KenLM stores it) at the end; [`estimate_exact`]
 //! keeps the `f64` values.
 //!
