@@ -144,6 +144,20 @@ def test_kjv_arpa_equals_kenlm(kjv_model):
     assert worst < 1e-5
 
 
+def test_arpa_bytes_do_not_depend_on_threads_or_shards(kjv_model, tmp_path):
+    # The counting engine's word ids depend on thread timing; the ARPA (line order included)
+    # must not.
+    _, arpa = kjv_model
+    lm = mf.NGramModel.fit(KJV / "kjv.tok.txt", order=3, threads=1, progress="none")
+    one = tmp_path / "one.arpa"
+    lm.save_arpa(one)
+    assert one.read_bytes() == arpa.read_bytes()
+    lines = arpa.read_text().splitlines()
+    unigrams = [line.split("\t")[1] for line in lines[lines.index("\\1-grams:") + 1 :][:12566]]
+    assert unigrams[:3] == ["<unk>", "<s>", "</s>"]
+    assert [w.encode() for w in unigrams[3:]] == sorted(w.encode() for w in unigrams[3:])
+
+
 def test_scores_equal_kenlm_module(kjv_model):
     import kenlm
 

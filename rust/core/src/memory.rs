@@ -11,13 +11,10 @@
 pub fn release_free_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
-        extern "C" {
-            fn malloc_trim(pad: usize) -> std::os::raw::c_int;
-        }
         // SAFETY: malloc_trim has no preconditions: it takes each arena's lock itself and only
         // releases pages that hold no allocation.
         unsafe {
-            malloc_trim(0);
+            libc::malloc_trim(0);
         }
     }
 }

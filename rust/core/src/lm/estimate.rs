@@ -178,7 +178,12 @@ fn compact_vocab(raw: &RawCounts) -> Result<(Vocab, Vec<u32>), LmError> {
     if let Some(u) = unk {
         remap[u] = 0;
     }
-    for (id, w) in raw.vocab.iter().enumerate() {
+    // Words in byte order of their text: the counting engine's ids depend on thread timing, and
+    // the ARPA's order (unigrams, then each order's n-grams by id) must not.
+    let mut order_ids: Vec<usize> = (0..raw.vocab.len()).collect();
+    order_ids.sort_unstable_by(|&a, &b| raw.vocab[a].as_bytes().cmp(raw.vocab[b].as_bytes()));
+    for id in order_ids {
+        let w = &raw.vocab[id];
         if !used[id] || id == bos || id == eos || Some(id) == unk {
             continue;
         }

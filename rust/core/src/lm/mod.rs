@@ -50,7 +50,8 @@
 //!
 //! The counting engine hands over [`RawCounts`]: the distinct padded N-grams as flattened ids of
 //! its own vocabulary, in any order, with their counts. The estimator re-numbers the words that
-//! occur (`<unk>` 0, `<s>` 1, `</s>` 2, then the engine's id order), validates the padding shape
+//! occur (`<unk>` 0, `<s>` 1, `</s>` 2, then the words in byte order of their text, so that the
+//! ARPA does not depend on the engine's thread-timed ids), validates the padding shape
 //! and returns a [`Model`]; unused vocabulary entries are dropped.
 
 mod arpa;
@@ -270,7 +271,7 @@ pub fn tokens(line: &str) -> impl Iterator<Item = &str> {
 /// ASCII whitespace), for tests and small inputs; the counting engine does this at scale.
 ///
 /// Ids are assigned `<unk>` = 0, `<s>` = 1, `</s>` = 2, then in order of first appearance
-/// (KenLM's order), so the ARPA output lists unigrams as lmplz does. `<s>`, `</s>` and `<unk>`
+/// (KenLM's order; the estimator numbers the model's words by their text either way). `<s>`, `</s>` and `<unk>`
 /// inside the text are an error, as in lmplz.
 pub fn count_sentences<'a, I>(lines: I, order: usize) -> Result<RawCounts, LmError>
 where
