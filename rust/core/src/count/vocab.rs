@@ -115,6 +115,7 @@ impl Strings {
 #[derive(Clone, Copy)]
 struct Slot {
     prefix: u64,
+    suffix: u64,
     /// `len << 32 | id`; `EMPTY` marks a free slot.
     len_id: u64,
 }
@@ -122,9 +123,10 @@ struct Slot {
 const EMPTY: u64 = u64::MAX;
 
 /// A hash table of interned strings: open addressing with linear probing at load <= 0.7 over
-/// 16-byte slots, so the slot a lookup starts from is known from the hash alone and can be
-/// prefetched while earlier tokens are interned ([`Interner::prefetch`]). A token of up to 8
-/// bytes is matched from its slot alone; a longer one also compares its bytes in the arena.
+/// 24-byte slots, so the slot a lookup starts from is known from the hash alone and can be
+/// prefetched while earlier tokens are interned ([`Interner::prefetch`]). A token of up to 16
+/// bytes is matched from its slot alone (first and last 8 bytes, length); a longer one also
+/// compares its bytes in the arena.
 pub struct Interner {
     slots: Vec<Slot>,
     shift: u32,
@@ -144,6 +146,7 @@ impl Interner {
             slots: vec![
                 Slot {
                     prefix: 0,
+                    suffix: 0,
                     len_id: EMPTY,
                 };
                 1 << bits
@@ -170,6 +173,12 @@ impl Interner {
     #[inline(always)]
     fn find_or_insert(&mut self, bytes: &[u8], prefix: u64, hash: u64) -> (u32, bool) {
         let len = bytes.len() as u64;
+        // The last 8 bytes: with the prefix, exact for tokens of up to 16 bytes.
+        let suffix = if bytes.len() > 8 {
+            r8(bytes, bytes.len() - 8)
+        } else {
+            0
+        };
         let mask = self.slots.len() - 1;
         let mut s = self.home(hash);
         loop {
@@ -177,9 +186,9 @@ impl Interner {
             if slot.len_id == EMPTY {
                 break;
             }
-            if slot.prefix == prefix && slot.len_id >> 32 == len {
+            if slot.prefix == prefix && slot.len_id >> 32 == len && slot.suffix == suffix {
                 let id = slot.len_id as u32;
-                if len <= 8 || self.strings.get(id) == bytes {
+                if len <= 16 || self.strings.get(id) == bytes {
                     return (id, false);
                 }
             }
@@ -189,6 +198,7 @@ impl Interner {
         self.hashes.push(hash);
         self.slots[s] = Slot {
             prefix,
+            suffix,
             len_id: (len << 32) | id as u64,
         };
         if self.strings.len() * 10 > self.slots.len() * 7 {
@@ -204,6 +214,7 @@ impl Interner {
             vec![
                 Slot {
                     prefix: 0,
+                    suffix: 0,
                     len_id: EMPTY,
                 };
                 1 << bits
