@@ -9,9 +9,10 @@ Queries run in Rust, in parallel, and return results in input order.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,10 +42,17 @@ class Choices:
 def _sentences(text: str | Sequence[str]) -> tuple[list[str], bool]:
     if isinstance(text, str):
         return [text], True
-    out = list(text)
-    if not all(isinstance(t, str) for t in out):
-        raise ConfigError("sentences must be strings")
-    return out, False
+    # A list goes to Rust as is (the binding checks each item's type without a Python loop).
+    return (text if type(text) is list else list(text)), False
+
+
+@contextlib.contextmanager
+def _strings_only() -> Iterator[None]:
+    """Turns the binding's TypeError for a non-string sentence into a ConfigError."""
+    try:
+        yield
+    except TypeError as e:
+        raise ConfigError(f"sentences must be strings ({e})") from None
 
 
 class NGramModel:
@@ -199,7 +207,8 @@ class NGramModel:
         True
         """
         texts, single = _sentences(sentences)
-        totals = self._inner.score_totals(texts, bos=bos, eos=eos)
+        with _strings_only():
+            totals = self._inner.score_totals(texts, bos=bos, eos=eos)
         return totals[0] if single else totals
 
     def token_log10_probs(
@@ -213,7 +222,8 @@ class NGramModel:
         4
         """
         texts, single = _sentences(sentences)
-        per = [s[1] for s in self._inner.score(texts, bos=bos, eos=eos)]
+        with _strings_only():
+            per = [s[1] for s in self._inner.score(texts, bos=bos, eos=eos)]
         return per[0] if single else per
 
     def perplexity(
@@ -227,7 +237,8 @@ class NGramModel:
         True
         """
         texts, _ = _sentences(sentences)
-        return float(self._inner.perplexity(texts, bos=bos, eos=eos)["perplexity"])
+        with _strings_only():
+            return float(self._inner.perplexity(texts, bos=bos, eos=eos)["perplexity"])
 
     def generate(
         self,
@@ -248,7 +259,8 @@ class NGramModel:
         texts, single = _sentences(prefix)
         if max_tokens < 0:
             raise ConfigError("max_tokens must be >= 0")
-        gens = self._inner.generate(texts, max_tokens=max_tokens, greedy=greedy, seed=seed)
+        with _strings_only():
+            gens = self._inner.generate(texts, max_tokens=max_tokens, greedy=greedy, seed=seed)
         out = [" ".join(tokens) for tokens, _, _ in gens]
         return out[0] if single else out
 
