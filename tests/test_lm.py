@@ -243,3 +243,18 @@ def test_bad_input(tmp_path):
         mf.NGramModel.load_arpa(bad)
     with pytest.raises(InputError):
         mf.NGramModel.load_arpa(tmp_path / "missing.arpa")
+
+
+def test_queries_reject_non_strings_and_reserved_tokens():
+    lm = mf.NGramModel.fit(
+        pa.table({"text": ["the cat sat", "a dog ran"] * 5}),
+        order=2,
+        discount_fallback=True,
+        progress="none",
+    )
+    for bad in (["the cat", 3, "a dog"], [b"the cat"], ("a", None)):
+        for call in (lm.log10_prob, lm.token_log10_probs, lm.perplexity):
+            with pytest.raises(ConfigError, match="strings"):
+                call(bad)
+    with pytest.raises(ConfigError, match="<s>"):
+        lm.log10_prob(["the cat", "a <s> dog"])
