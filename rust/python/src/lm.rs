@@ -35,10 +35,10 @@ enum Texts {
 }
 
 impl Texts {
-    fn with<T>(&self, f: impl FnOnce(&[PyBackedStr]) -> T, g: impl FnOnce(&[String]) -> T) -> T {
+    fn strs(&self) -> Vec<&str> {
         match self {
-            Texts::Borrowed(v) => f(v),
-            Texts::Owned(v) => g(v),
+            Texts::Borrowed(v) => v.iter().map(|t| &**t).collect(),
+            Texts::Owned(v) => v.iter().map(String::as_str).collect(),
         }
     }
 }
@@ -124,10 +124,7 @@ impl NGramModel {
         let model = self.model.clone();
         // The texts come back so that the Python strings are released with the GIL held.
         let (scores, _texts) = run_long(py, None, move |_| {
-            let r = texts.with(
-                |t| model.score_batch(t, bos, eos),
-                |t| model.score_batch(t, bos, eos),
-            );
+            let r = model.score_batch(&texts.strs(), bos, eos);
             r.map(|r| (r, texts)).map_err(CoreError::from)
         })?;
         Ok(scores
@@ -148,10 +145,7 @@ impl NGramModel {
         let texts = self.query_texts(sentences);
         let model = self.model.clone();
         let (totals, _texts) = run_long(py, None, move |_| {
-            let r = texts.with(
-                |t| model.score_totals(t, bos, eos),
-                |t| model.score_totals(t, bos, eos),
-            );
+            let r = model.score_totals(&texts.strs(), bos, eos);
             r.map(|r| (r, texts)).map_err(CoreError::from)
         })?;
         Ok(totals)
@@ -168,10 +162,7 @@ impl NGramModel {
         let texts = self.query_texts(sentences);
         let model = self.model.clone();
         let (p, _texts) = run_long(py, None, move |_| {
-            let r = texts.with(
-                |t| model.perplexity(t, bos, eos),
-                |t| model.perplexity(t, bos, eos),
-            );
+            let r = model.perplexity(&texts.strs(), bos, eos);
             r.map(|r| (r, texts)).map_err(CoreError::from)
         })?;
         let d = PyDict::new(py);
