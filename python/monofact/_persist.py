@@ -34,7 +34,8 @@ from monofact import _core
 from monofact.errors import ConfigError, InputError
 
 FORMAT = "monofact-counts"
-FORMAT_VERSION = 1
+#: 2: the token hash reads 16-byte heads, so n-grams fall into other partitions than in 1.
+FORMAT_VERSION = 2
 PARTITIONS = 256
 #: Options that must agree for two counts to be merged.
 MERGE_OPTIONS = ("n", "tokenizer", "lowercase", "pad", "sample", "sample_seed")

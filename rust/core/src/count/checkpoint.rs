@@ -26,7 +26,7 @@ use super::spill::SpillFile;
 use super::vocab::GlobalVocab;
 use crate::error::{CoreError, Result};
 
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Fingerprint {

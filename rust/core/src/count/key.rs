@@ -16,8 +16,14 @@ pub trait NKey: Copy + Ord + Eq + Hash + Send + Sync + Default + Debug + 'static
     fn id_limit(n: usize) -> u64;
     fn pack(ids: &[u32]) -> Self;
     fn unpack(self, n: usize, out: &mut [u32]);
+    /// The key of the next window: drop the first id of an n-gram key and append `id`
+    /// (`shift_in` of n ids onto any key equals `pack` of those ids).
+    fn shift_in(self, id: u32, n: usize) -> Self;
     /// A partition index in 0..256 that spreads keys evenly (top bits of a multiplicative hash).
     fn partition(self) -> usize;
+    /// A well-mixed hash for slots of a hash table (independent of [`NKey::partition`]: the
+    /// top bits are used, and they vary within a partition).
+    fn slot_hash(self) -> u64;
     const BYTES: usize;
     /// Append the key's `BYTES` bytes, little-endian (spill runs and checkpoints).
     fn write_le(self, out: &mut Vec<u8>);
@@ -26,6 +32,13 @@ pub trait NKey: Copy + Ord + Eq + Hash + Send + Sync + Default + Debug + 'static
 }
 
 const SPREAD: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// Folds the high bits into the low ones before multiplying, so the top bits of the result
+/// depend on every bit of `x` (splitmix64's first step; its second step measured slower).
+#[inline(always)]
+fn mix(x: u64) -> u64 {
+    (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9)
+}
 
 #[inline(always)]
 fn bits64(n: usize) -> u32 {
@@ -52,6 +65,17 @@ impl NKey for u64 {
         }
         k
     }
+    #[inline(always)]
+    fn shift_in(self, id: u32, n: usize) -> Self {
+        let b = bits64(n);
+        let keep = b as usize * n;
+        let mask = if keep >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << keep) - 1
+        };
+        ((self << b) | id as u64) & mask
+    }
     #[inline]
     fn unpack(self, n: usize, out: &mut [u32]) {
         let b = bits64(n);
@@ -63,6 +87,10 @@ impl NKey for u64 {
     #[inline(always)]
     fn partition(self) -> usize {
         (self.wrapping_mul(SPREAD) >> 56) as usize
+    }
+    #[inline(always)]
+    fn slot_hash(self) -> u64 {
+        mix(self)
     }
     const BYTES: usize = 8;
     #[inline]
@@ -92,6 +120,15 @@ impl NKey for u128 {
         }
         k
     }
+    #[inline(always)]
+    fn shift_in(self, id: u32, n: usize) -> Self {
+        let mask = if n >= 4 {
+            u128::MAX
+        } else {
+            (1u128 << (32 * n)) - 1
+        };
+        ((self << 32) | id as u128) & mask
+    }
     #[inline]
     fn unpack(self, n: usize, out: &mut [u32]) {
         for (i, slot) in out[..n].iter_mut().enumerate() {
@@ -102,6 +139,10 @@ impl NKey for u128 {
     fn partition(self) -> usize {
         let folded = (self as u64) ^ ((self >> 64) as u64).wrapping_mul(SPREAD).rotate_left(31);
         (folded.wrapping_mul(SPREAD) >> 56) as usize
+    }
+    #[inline(always)]
+    fn slot_hash(self) -> u64 {
+        mix((self as u64) ^ mix((self >> 64) as u64))
     }
     const BYTES: usize = 16;
     #[inline]
@@ -138,12 +179,27 @@ impl NKey for Wide {
         out[..n].copy_from_slice(&self.0[..n]);
     }
     #[inline(always)]
+    fn shift_in(self, id: u32, n: usize) -> Self {
+        let mut k = self.0;
+        k.copy_within(1..n, 0);
+        k[n - 1] = id;
+        Wide(k)
+    }
+    #[inline(always)]
     fn partition(self) -> usize {
         let mut h = 0u64;
         for &id in &self.0 {
             h = (h ^ id as u64).wrapping_mul(SPREAD).rotate_left(29);
         }
         (h.wrapping_mul(SPREAD) >> 56) as usize
+    }
+    #[inline(always)]
+    fn slot_hash(self) -> u64 {
+        let mut h = 0u64;
+        for &id in &self.0 {
+            h = mix(h ^ id as u64);
+        }
+        h
     }
     const BYTES: usize = 32;
     #[inline]
@@ -172,6 +228,30 @@ mod tests {
         let mut out = [0u32; 8];
         K::pack(ids).unpack(ids.len(), &mut out);
         assert_eq!(&out[..ids.len()], ids);
+    }
+
+    #[test]
+    fn shift_in_equals_pack() {
+        fn check<K: NKey>(n: usize, ids: &[u32]) {
+            let mut k = K::pack(&vec![7; n]);
+            for (i, &id) in ids.iter().enumerate() {
+                k = k.shift_in(id, n);
+                if i + 1 >= n {
+                    assert_eq!(k, K::pack(&ids[i + 1 - n..=i]), "n={n} at {i}");
+                }
+            }
+        }
+        let ids = [5, (1 << 21) - 1, 0, 3, 9, 1 << 20, 2, 8, 4, 6];
+        for n in 1..=3 {
+            check::<u64>(n, &ids);
+        }
+        let wide = [u32::MAX, 0, 1, u32::MAX - 1, 5, 6, 7, 8, 9, 10, 11];
+        for n in 1..=4 {
+            check::<u128>(n, &wide);
+        }
+        for n in 1..=8 {
+            check::<Wide>(n, &wide);
+        }
     }
 
     #[test]

@@ -27,9 +27,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use key::{NKey, Wide};
-use run::Run;
+use run::{Run, Tally};
 use spill::{Section, SectionWriter, SpillDir, SpillFile};
-use vocab::{hash_token, GlobalVocab, LocalVocab, Strings, BOS_ID, EOS_ID};
+use vocab::{hash_token, token_hash_with, GlobalVocab, Head, LocalVocab, Strings, BOS_ID, EOS_ID};
 
 use crate::error::{CoreError, Result};
 use crate::progress::Progress;
@@ -270,7 +270,7 @@ impl Spiller {
 }
 
 /// Tokens per prefetch batch when interning.
-const INTERN_BATCH: usize = 32;
+const INTERN_BATCH: usize = 64;
 
 /// A token of the current document waiting to be interned: its bytes are `text[start..start +
 /// len]`.
@@ -278,7 +278,7 @@ const INTERN_BATCH: usize = 32;
 struct Pending {
     start: usize,
     len: usize,
-    prefix: u64,
+    head: Head,
     hash: u64,
 }
 
@@ -291,7 +291,7 @@ fn intern_batch(
 ) {
     for p in batch.iter() {
         let t = &text[p.start..p.start + p.len];
-        toks.push(vocab.intern_prehashed(t, p.prefix, p.hash));
+        toks.push(vocab.intern_prehashed(t, p.head, p.hash));
     }
     batch.clear();
 }
@@ -314,6 +314,9 @@ struct Worker<'a, K: NKey> {
     seqh: Vec<u64>,
     scratch: Vec<u8>,
     parts: Vec<Vec<K>>,
+    /// A cache line of keys per partition on their way to `parts` (empty between blocks).
+    stage: Vec<K>,
+    fill: [u8; PARTITIONS],
     runs: Vec<Run<K>>,
     raw_len: usize,
     flush_keys: usize,
@@ -328,6 +331,9 @@ struct Worker<'a, K: NKey> {
 }
 
 impl<'a, K: NKey> Worker<'a, K> {
+    /// Keys per cache line.
+    const LINE: usize = if K::BYTES >= 64 { 1 } else { 64 / K::BYTES };
+
     fn new(
         opts: &'a CountOptions,
         global: &'a Mutex<GlobalVocab>,
@@ -335,6 +341,7 @@ impl<'a, K: NKey> Worker<'a, K> {
         spiller: &'a Spiller,
         ckpt: Option<&'a checkpoint::Checkpoint>,
         threads: usize,
+        expect_keys: u64,
     ) -> Self {
         let share = (opts.memory_bytes / threads as u64).max(MIN_SHARE) as usize;
         // The share holds the raw buffers plus the sorted runs. Folding a full raw buffer makes
@@ -349,6 +356,16 @@ impl<'a, K: NKey> Worker<'a, K> {
             (flush_keys + BLOCK_TOKENS) / PARTITIONS * 9 / 8 + 64
         } else {
             0
+        };
+        // With a large budget, buffers are reserved at the share of the corpus this worker is
+        // expected to see (a token per 4 bytes of input, generously): a reservation only
+        // takes address space until written, and doubling growth would copy every buffer
+        // about once.
+        let expected = (expect_keys.min(flush_keys as u64) as usize) / PARTITIONS;
+        let initial = if reserve > 0 {
+            reserve
+        } else {
+            expected + expected / 4
         };
         Worker {
             opts,
@@ -370,8 +387,10 @@ impl<'a, K: NKey> Worker<'a, K> {
             seqh: Vec::new(),
             scratch: Vec::new(),
             parts: (0..PARTITIONS)
-                .map(|_| Vec::with_capacity(reserve))
+                .map(|_| Vec::with_capacity(initial))
                 .collect(),
+            stage: vec![K::default(); PARTITIONS * Self::LINE],
+            fill: [0; PARTITIONS],
             runs: (0..PARTITIONS).map(|_| Run::new()).collect(),
             raw_len: 0,
             // Raw occurrences take half the share; sorted runs the rest.
@@ -403,14 +422,16 @@ impl<'a, K: NKey> Worker<'a, K> {
         let batch = &mut self.batch;
         batch.clear();
         self.opts.tokenizer.tokenize(text, &mut self.scratch, |t| {
-            let (prefix, hash) = hash_token(t);
             let at = t.as_ptr() as usize;
             if at >= base && at + t.len() <= end {
+                let start = at - base;
+                let head = Head::within(bytes, start, t.len());
+                let hash = token_hash_with(t, head);
                 vocab.prefetch(hash);
                 batch.push(Pending {
-                    start: at - base,
+                    start,
                     len: t.len(),
-                    prefix,
+                    head,
                     hash,
                 });
                 if batch.len() == INTERN_BATCH {
@@ -420,7 +441,8 @@ impl<'a, K: NKey> Worker<'a, K> {
                 // A rewritten token (lowercased) lives in scratch space that the next token
                 // reuses: intern it now, after the tokens before it.
                 intern_batch(batch, bytes, vocab, toks);
-                toks.push(vocab.intern_prehashed(t, prefix, hash));
+                let (head, hash) = hash_token(t);
+                toks.push(vocab.intern_prehashed(t, head, hash));
             }
         });
         intern_batch(batch, bytes, vocab, toks);
@@ -439,59 +461,10 @@ impl<'a, K: NKey> Worker<'a, K> {
         if max_id as u64 >= self.id_limit {
             return Err(CoreError::Widen);
         }
-        let n = self.opts.n;
-        let pad = self.opts.pad;
-        let mut start = 0;
-        for &end in &self.doc_ends {
-            let doc = &self.toks[start..end];
-            start = end;
-            self.seq.clear();
-            if pad {
-                self.seq.extend(std::iter::repeat_n(BOS_ID, n - 1));
-            }
-            self.seq
-                .extend(doc.iter().map(|&local| self.vocab.global[local as usize]));
-            if pad {
-                self.seq.push(EOS_ID);
-            }
-            if self.seq.len() < n {
-                continue;
-            }
-            let windows = self.seq.len() - n + 1;
-            self.total_samples += windows as u64;
-            if let Some(below) = self.sample_below {
-                // Sampling decides by a hash of the n-gram's text, so the same n-grams are kept
-                // whatever ids the tokens got.
-                self.seqh.clear();
-                if pad {
-                    self.seqh
-                        .extend(std::iter::repeat_n(self.vocab.hash(BOS_ID), n - 1));
-                }
-                self.seqh
-                    .extend(doc.iter().map(|&local| self.vocab.hash(local)));
-                if pad {
-                    self.seqh.push(self.vocab.hash(EOS_ID));
-                }
-                for i in 0..windows {
-                    let h = ngram_hash(&self.seqh[i..i + n]);
-                    if sample_hash(h, self.opts.sample_seed) >= below {
-                        continue;
-                    }
-                    let key = K::pack(&self.seq[i..i + n]);
-                    self.parts[(h as usize) & (PARTITIONS - 1)].push(key);
-                    self.samples += 1;
-                    self.raw_len += 1;
-                }
-            } else {
-                // Partitions only need to split keys evenly: a multiplicative hash of the packed
-                // key does, at a fraction of the cost of hashing the text.
-                for i in 0..windows {
-                    let key = K::pack(&self.seq[i..i + n]);
-                    self.parts[key.partition()].push(key);
-                }
-                self.samples += windows as u64;
-                self.raw_len += windows;
-            }
+        if self.sample_below.is_none() {
+            self.pack_all();
+        } else {
+            self.pack_sampled();
         }
         self.tokens += self.toks.len() as u64;
         self.progress.add(0, 0, self.toks.len() as u64);
@@ -513,6 +486,124 @@ impl<'a, K: NKey> Worker<'a, K> {
             }
         }
         self.progress.check()
+    }
+
+    /// Pack every window of the block's documents into its partition. One rolling key per
+    /// document: each token shifts its global id in, so a window costs a shift and a push.
+    fn pack_all(&mut self) {
+        let n = self.opts.n;
+        let pad = self.opts.pad;
+        let global = &self.vocab.global;
+        let parts = &mut self.parts;
+        // Keys are staged a cache line per partition before they go to the partition buffers:
+        // the staging lines stay in L1, and the buffers receive whole lines instead of one
+        // scattered 8-byte store per key into 256 streams.
+        let line = Self::LINE;
+        // Slices of known length, so that the indices below need no bounds checks.
+        let parts = &mut parts[..PARTITIONS];
+        let stage = &mut self.stage[..PARTITIONS * line];
+        let fill = &mut self.fill;
+        let mut put = |key: K| {
+            let p = key.partition() & (PARTITIONS - 1);
+            let f = fill[p] as usize & (line - 1);
+            stage[p * line + f] = key;
+            if f + 1 == line {
+                parts[p].extend_from_slice(&stage[p * line..p * line + line]);
+                fill[p] = 0;
+            } else {
+                fill[p] = (f + 1) as u8;
+            }
+        };
+        let mut start = 0;
+        let mut windows = 0usize;
+        for &end in &self.doc_ends {
+            let doc = &self.toks[start..end];
+            start = end;
+            let len = doc.len() + if pad { n } else { 0 };
+            if len < n {
+                continue;
+            }
+            windows += len - n + 1;
+            let mut key = K::default();
+            let mut have = 0;
+            if pad {
+                for _ in 1..n {
+                    key = key.shift_in(BOS_ID, n);
+                }
+                have = n - 1;
+            }
+            for &local in doc {
+                key = key.shift_in(global[local as usize], n);
+                have += 1;
+                if have >= n {
+                    put(key);
+                }
+            }
+            if pad {
+                key = key.shift_in(EOS_ID, n);
+                put(key);
+            }
+        }
+        for (p, f) in fill.iter_mut().enumerate() {
+            if *f > 0 {
+                parts[p].extend_from_slice(&stage[p * line..p * line + *f as usize]);
+                *f = 0;
+            }
+        }
+        self.total_samples += windows as u64;
+        self.samples += windows as u64;
+        self.raw_len += windows;
+    }
+
+    /// [`Worker::pack_all`] under hash sampling: keeps the windows whose n-gram text hash falls
+    /// below the threshold.
+    fn pack_sampled(&mut self) {
+        let n = self.opts.n;
+        let pad = self.opts.pad;
+        let Some(below) = self.sample_below else {
+            return;
+        };
+        let mut start = 0;
+        for &end in &self.doc_ends {
+            let doc = &self.toks[start..end];
+            start = end;
+            self.seq.clear();
+            if pad {
+                self.seq.extend(std::iter::repeat_n(BOS_ID, n - 1));
+            }
+            self.seq
+                .extend(doc.iter().map(|&local| self.vocab.global[local as usize]));
+            if pad {
+                self.seq.push(EOS_ID);
+            }
+            if self.seq.len() < n {
+                continue;
+            }
+            let windows = self.seq.len() - n + 1;
+            self.total_samples += windows as u64;
+            // Sampling decides by a hash of the n-gram's text, so the same n-grams are kept
+            // whatever ids the tokens got.
+            self.seqh.clear();
+            if pad {
+                self.seqh
+                    .extend(std::iter::repeat_n(self.vocab.hash(BOS_ID), n - 1));
+            }
+            self.seqh
+                .extend(doc.iter().map(|&local| self.vocab.hash(local)));
+            if pad {
+                self.seqh.push(self.vocab.hash(EOS_ID));
+            }
+            for i in 0..windows {
+                let h = ngram_hash(&self.seqh[i..i + n]);
+                if sample_hash(h, self.opts.sample_seed) >= below {
+                    continue;
+                }
+                let key = K::pack(&self.seq[i..i + n]);
+                self.parts[(h as usize) & (PARTITIONS - 1)].push(key);
+                self.samples += 1;
+                self.raw_len += 1;
+            }
+        }
     }
 
     /// End of shard `i`: with a checkpoint, persist the shard's runs and mark it finished.
@@ -625,7 +716,7 @@ struct WorkerOut<K> {
     total_samples: u64,
 }
 
-/// The finished, merged partitions.
+/// The finished, merged partitions (keys within a partition in no particular order).
 pub(crate) struct Partitioned<K> {
     pub n: usize,
     pub partitions: Vec<Run<K>>,
@@ -669,6 +760,9 @@ fn count_with<K: NKey>(
         }
     };
     let shards = crate::source::plan_shards(corpus, &src)?;
+    // Windows each worker is expected to see, from the input size (compressed files are
+    // under-estimated, and their buffers simply grow).
+    let expect_keys = crate::source::total_bytes(corpus) / 4 / threads as u64;
     let mut vocab0 = GlobalVocab::default();
     if let Some(ck) = &ckpt {
         ck.preload(&mut vocab0)?;
@@ -682,7 +776,17 @@ fn count_with<K: NKey>(
         threads,
         pool,
         progress,
-        || Worker::<K>::new(opts, &global, progress, &spiller, ckpt.as_ref(), threads),
+        || {
+            Worker::<K>::new(
+                opts,
+                &global,
+                progress,
+                &spiller,
+                ckpt.as_ref(),
+                threads,
+                expect_keys,
+            )
+        },
         |w, doc, _key| w.add_document(doc),
         |w, i, stats| w.end_shard(i, stats),
         |i| ckpt.as_ref().is_some_and(|c| c.done.contains_key(&i)),
@@ -928,21 +1032,29 @@ fn reduce_in_memory<K: NKey>(
     }
     let reduced: Vec<Result<(Run<K>, Histogram)>> = pool.install(|| {
         use rayon::prelude::*;
+        // Nothing downstream of an in-memory reduce needs key order (export sorts by count and
+        // text, the estimator by text), so a partition is counted in a hash table rather than
+        // sorted; the table is reused across the partitions a thread takes.
         per_part
             .into_par_iter()
-            .map(|pieces| {
+            .map_init(Tally::<K>::new, |tally, pieces| {
                 progress.check()?;
-                let mut merged = Run::new();
-                for (mut raw, run) in pieces {
-                    merged = Run::merge(merged, run);
-                    if !raw.is_empty() {
-                        let fresh = Run::from_occurrences(&mut raw);
-                        drop(raw);
-                        merged = Run::merge(merged, fresh);
+                let bound: usize = pieces.iter().map(|(raw, run)| raw.len() + run.len()).sum();
+                tally.start(bound);
+                let mut spare: Vec<K> = Vec::new();
+                for (raw, run) in pieces {
+                    for (&k, &c) in run.keys.iter().zip(&run.counts) {
+                        tally.add(k, c);
+                    }
+                    drop(run);
+                    tally.add_each(&raw);
+                    if raw.capacity() > spare.capacity() {
+                        spare = raw;
                     }
                 }
                 let mut h = Histogram::new();
-                merged.histogram_into(&mut h);
+                // The keys go into the largest raw buffer, whose pages are resident already.
+                let merged = tally.drain_into(spare, &mut h);
                 Ok((merged, h))
             })
             .collect()

@@ -19,31 +19,83 @@ fn folded_multiply(a: u64, b: u64) -> u64 {
 }
 
 #[inline(always)]
-fn r4(b: &[u8], at: usize) -> u64 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]) as u64
-}
-
-#[inline(always)]
 fn r8(b: &[u8], at: usize) -> u64 {
     let mut w = [0u8; 8];
     w.copy_from_slice(&b[at..at + 8]);
     u64::from_le_bytes(w)
 }
 
-/// An exact encoding of the first bytes of a token: for tokens of up to 8 bytes, together with
-/// the length it determines the token, so most comparisons never touch the string arena.
-#[inline(always)]
-pub fn prefix_word(b: &[u8]) -> u64 {
-    let len = b.len();
-    if len >= 8 {
-        r8(b, 0)
-    } else if len >= 4 {
-        r4(b, 0) | (r4(b, len - 4) << 32)
-    } else if len > 0 {
-        b[0] as u64 | ((b[len / 2] as u64) << 8) | ((b[len - 1] as u64) << 16)
-    } else {
-        0
+/// A token's first 16 bytes, zero-padded, as two little-endian words. With the length they
+/// determine a token of up to 16 bytes, so most comparisons never touch the string arena.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Head {
+    pub w0: u64,
+    pub w1: u64,
+}
+
+/// `MASK[k]` keeps the low k bytes of a word.
+const MASK: [u64; 9] = [
+    0,
+    0xff,
+    0xffff,
+    0xff_ffff,
+    0xffff_ffff,
+    0xff_ffff_ffff,
+    0xffff_ffff_ffff,
+    0xff_ffff_ffff_ffff,
+    u64::MAX,
+];
+
+impl Head {
+    #[inline(always)]
+    pub fn of(b: &[u8]) -> Head {
+        let mut buf = [0u8; 16];
+        let n = b.len().min(16);
+        buf[..n].copy_from_slice(&b[..n]);
+        Head {
+            w0: r8(&buf, 0),
+            w1: r8(&buf, 8),
+        }
     }
+
+    /// The head of `text[start..start + len]`, by unaligned 8-byte loads and masks instead of
+    /// a copy: no branch on the token's length where `text` has 16 bytes from `start` (the
+    /// common case), and no call to `memcpy` near the end of `text`.
+    #[inline(always)]
+    pub fn within(text: &[u8], start: usize, len: usize) -> Head {
+        let n = len.min(16);
+        let (n0, n1) = (n.min(8), n.saturating_sub(8).min(8));
+        match text.get(start..start + 16) {
+            Some(w) => Head {
+                w0: r8(w, 0) & MASK[n0],
+                w1: r8(w, 8) & MASK[n1],
+            },
+            None => Head {
+                w0: load_upto8(text, start, n0),
+                w1: load_upto8(text, start + 8, n1),
+            },
+        }
+    }
+}
+
+/// `text[at..at + n]` (n <= 8, in bounds) as a zero-padded little-endian word.
+#[inline(always)]
+fn load_upto8(text: &[u8], at: usize, n: usize) -> u64 {
+    if let Some(w) = text.get(at..at + 8) {
+        return r8(w, 0) & MASK[n];
+    }
+    if n == 0 {
+        return 0;
+    }
+    if at + n >= 8 {
+        // The 8 bytes ending where the n bytes end, shifted down.
+        return r8(text, at + n - 8) >> (8 * (8 - n));
+    }
+    let mut w = 0u64;
+    for (k, &b) in text[at..at + n].iter().enumerate() {
+        w |= (b as u64) << (8 * k);
+    }
+    w
 }
 
 const P0: u64 = 0xa076_1d64_78bd_642f;
@@ -55,22 +107,23 @@ const P2: u64 = 0x8ebc_6af0_9c88_c6e3;
 /// under a dependency update: persisted partitions and sampled keys depend on it.
 #[inline(always)]
 pub fn token_hash(b: &[u8]) -> u64 {
-    token_hash_with(b, prefix_word(b))
+    token_hash_with(b, Head::of(b))
 }
 
-/// (`prefix_word`, `token_hash`) of a token in one pass.
+/// (`Head::of`, `token_hash`) of a token in one pass.
 #[inline(always)]
-pub fn hash_token(b: &[u8]) -> (u64, u64) {
-    let prefix = prefix_word(b);
-    (prefix, token_hash_with(b, prefix))
+pub fn hash_token(b: &[u8]) -> (Head, u64) {
+    let head = Head::of(b);
+    (head, token_hash_with(b, head))
 }
 
+/// [`token_hash`] of `b` given its [`Head`].
 #[inline(always)]
-fn token_hash_with(b: &[u8], prefix: u64) -> u64 {
+pub fn token_hash_with(b: &[u8], head: Head) -> u64 {
     let len = b.len();
-    let mut h = folded_multiply(prefix ^ P0, (len as u64) ^ P1);
-    if len > 8 {
-        let mut at = 8;
+    let mut h = folded_multiply(head.w0 ^ P0, head.w1 ^ P1 ^ len as u64);
+    if len > 16 {
+        let mut at = 16;
         while at + 8 <= len {
             h = folded_multiply(h ^ r8(b, at), P2);
             at += 8;
@@ -111,11 +164,11 @@ impl Strings {
     }
 }
 
-/// A slot of the intern table: the token's exact 8-byte prefix, its length and its id.
+/// A slot of the intern table: the token's [`Head`], its length and its id.
 #[derive(Clone, Copy)]
 struct Slot {
-    prefix: u64,
-    suffix: u64,
+    w0: u64,
+    w1: u64,
     /// `len << 32 | id`; `EMPTY` marks a free slot.
     len_id: u64,
 }
@@ -145,8 +198,8 @@ impl Interner {
         Interner {
             slots: vec![
                 Slot {
-                    prefix: 0,
-                    suffix: 0,
+                    w0: 0,
+                    w1: 0,
                     len_id: EMPTY,
                 };
                 1 << bits
@@ -171,14 +224,8 @@ impl Interner {
     }
 
     #[inline(always)]
-    fn find_or_insert(&mut self, bytes: &[u8], prefix: u64, hash: u64) -> (u32, bool) {
+    fn find_or_insert(&mut self, bytes: &[u8], head: Head, hash: u64) -> (u32, bool) {
         let len = bytes.len() as u64;
-        // The last 8 bytes: with the prefix, exact for tokens of up to 16 bytes.
-        let suffix = if bytes.len() > 8 {
-            r8(bytes, bytes.len() - 8)
-        } else {
-            0
-        };
         let mask = self.slots.len() - 1;
         let mut s = self.home(hash);
         loop {
@@ -186,7 +233,7 @@ impl Interner {
             if slot.len_id == EMPTY {
                 break;
             }
-            if slot.prefix == prefix && slot.len_id >> 32 == len && slot.suffix == suffix {
+            if slot.w0 == head.w0 && slot.w1 == head.w1 && slot.len_id >> 32 == len {
                 let id = slot.len_id as u32;
                 if len <= 16 || self.strings.get(id) == bytes {
                     return (id, false);
@@ -197,8 +244,8 @@ impl Interner {
         let id = self.strings.push(bytes);
         self.hashes.push(hash);
         self.slots[s] = Slot {
-            prefix,
-            suffix,
+            w0: head.w0,
+            w1: head.w1,
             len_id: (len << 32) | id as u64,
         };
         if self.strings.len() * 10 > self.slots.len() * 7 {
@@ -213,8 +260,8 @@ impl Interner {
             &mut self.slots,
             vec![
                 Slot {
-                    prefix: 0,
-                    suffix: 0,
+                    w0: 0,
+                    w1: 0,
                     len_id: EMPTY,
                 };
                 1 << bits
@@ -234,14 +281,13 @@ impl Interner {
     /// Intern with a precomputed `token_hash`.
     #[inline]
     pub fn intern_hashed(&mut self, bytes: &[u8], hash: u64) -> (u32, bool) {
-        self.find_or_insert(bytes, prefix_word(bytes), hash)
+        self.find_or_insert(bytes, Head::of(bytes), hash)
     }
 
     #[inline(always)]
     pub fn intern_new(&mut self, bytes: &[u8]) -> (u32, bool) {
-        let prefix = prefix_word(bytes);
-        let hash = token_hash_with(bytes, prefix);
-        self.find_or_insert(bytes, prefix, hash)
+        let (head, hash) = hash_token(bytes);
+        self.find_or_insert(bytes, head, hash)
     }
 
     #[inline]
@@ -249,10 +295,10 @@ impl Interner {
         self.intern_new(bytes).0
     }
 
-    /// Intern with a precomputed `prefix_word` and `token_hash` (see [`hash_token`]).
+    /// Intern with a precomputed [`Head`] and `token_hash` (see [`hash_token`]).
     #[inline(always)]
-    pub fn intern_prehashed(&mut self, bytes: &[u8], prefix: u64, hash: u64) -> (u32, bool) {
-        self.find_or_insert(bytes, prefix, hash)
+    pub fn intern_prehashed(&mut self, bytes: &[u8], head: Head, hash: u64) -> (u32, bool) {
+        self.find_or_insert(bytes, head, hash)
     }
 
     pub fn len(&self) -> usize {
@@ -311,8 +357,8 @@ impl LocalVocab {
 
     /// Intern a token hashed by [`hash_token`] (whose slot was prefetched).
     #[inline(always)]
-    pub fn intern_prehashed(&mut self, bytes: &[u8], prefix: u64, hash: u64) -> u32 {
-        let (id, new) = self.interner.intern_prehashed(bytes, prefix, hash);
+    pub fn intern_prehashed(&mut self, bytes: &[u8], head: Head, hash: u64) -> u32 {
+        let (id, new) = self.interner.intern_prehashed(bytes, head, hash);
         if new {
             self.global.push(UNASSIGNED);
             self.pending.push(id);
@@ -353,7 +399,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn prefix_word_is_exact_up_to_8_bytes() {
+    fn head_is_exact_up_to_16_bytes_and_reads_in_place() {
         let words: Vec<&[u8]> = vec![
             b"",
             b"a",
@@ -366,12 +412,24 @@ mod tests {
             b"abdce",
             b"abcdefgh",
             b"abcdefgi",
+            b"abcdefghijklmnop",
+            b"abcdefghijklmnoq",
+            b"abcdefghijklmnopq",
         ];
         for (i, a) in words.iter().enumerate() {
             for b in &words[i + 1..] {
-                if a.len() == b.len() {
-                    assert_ne!(prefix_word(a), prefix_word(b), "{a:?} {b:?}");
+                if a.len() == b.len() && a.len() <= 16 {
+                    assert_ne!(Head::of(a), Head::of(b), "{a:?} {b:?}");
                 }
+            }
+        }
+        // In place, with any bytes after the token, equals the padded copy.
+        let text = b"xyz abcdefghijklmnopqrstuvwxyz0123456789 \xff\xfe tail";
+        for start in 0..text.len() {
+            for len in 0..=(text.len() - start) {
+                let t = &text[start..start + len];
+                assert_eq!(Head::within(text, start, len), Head::of(t), "{start} {len}");
+                assert_eq!(token_hash_with(t, Head::of(t)), token_hash(t));
             }
         }
     }
@@ -392,9 +450,9 @@ mod tests {
             assert_eq!(i.intern_new(w.as_bytes()), (k as u32, true));
         }
         for (k, w) in words.iter().enumerate().rev() {
-            let (prefix, hash) = hash_token(w.as_bytes());
+            let (head, hash) = hash_token(w.as_bytes());
             assert_eq!(
-                i.intern_prehashed(w.as_bytes(), prefix, hash),
+                i.intern_prehashed(w.as_bytes(), head, hash),
                 (k as u32, false)
             );
             assert_eq!(i.strings.get(k as u32), w.as_bytes());
