@@ -309,6 +309,9 @@ struct Worker<'a, K: NKey> {
     vocab: LocalVocab,
     toks: Vec<u32>,
     batch: Vec<Pending>,
+    /// The current document's tokens (start, length) and their heads and hashes.
+    spans: Vec<(usize, usize)>,
+    hashed: Vec<(Head, u64)>,
     doc_ends: Vec<usize>,
     seq: Vec<u32>,
     seqh: Vec<u64>,
@@ -382,6 +385,8 @@ impl<'a, K: NKey> Worker<'a, K> {
             vocab: LocalVocab::new(),
             toks: Vec::with_capacity(BLOCK_TOKENS + 1024),
             batch: Vec::with_capacity(INTERN_BATCH),
+            spans: Vec::new(),
+            hashed: Vec::new(),
             doc_ends: Vec::new(),
             seq: Vec::new(),
             seqh: Vec::new(),
@@ -415,6 +420,48 @@ impl<'a, K: NKey> Worker<'a, K> {
         // Tokens are hashed and their intern slots prefetched a batch ahead of the lookups, so
         // the cache misses of rare words overlap instead of stalling one after another.
         let base = text.as_ptr() as usize;
+        let bytes = text.as_bytes();
+        let vocab = &mut self.vocab;
+        let toks = &mut self.toks;
+        if self.opts.tokenizer == Tokenizer::Whitespace {
+            // Tokens always borrow the text here, so the document goes in three tight loops:
+            // find the tokens, hash them and prefetch their slots, intern them.
+            let spans = &mut self.spans;
+            spans.clear();
+            self.opts.tokenizer.tokenize(text, &mut self.scratch, |t| {
+                spans.push((t.as_ptr() as usize - base, t.len()));
+            });
+            let hashed = &mut self.hashed;
+            hashed.clear();
+            // `extend` over exact-size iterators: no capacity check per token.
+            hashed.extend(spans.iter().map(|&(start, len)| {
+                let head = Head::within(bytes, start, len);
+                let hash = token_hash_with(&bytes[start..start + len], head);
+                vocab.prefetch(hash);
+                (head, hash)
+            }));
+            toks.extend(
+                spans
+                    .iter()
+                    .zip(hashed.iter())
+                    .map(|(&(start, len), &(head, hash))| {
+                        vocab.intern_prehashed(&bytes[start..start + len], head, hash)
+                    }),
+            );
+        } else {
+            self.add_tokens(text);
+        }
+        self.doc_ends.push(self.toks.len());
+        if self.toks.len() >= BLOCK_TOKENS {
+            self.flush_block()?;
+        }
+        Ok(())
+    }
+
+    /// Tokenize and intern a document with any tokenizer (tokens may be rewritten into
+    /// scratch space).
+    fn add_tokens(&mut self, text: &str) {
+        let base = text.as_ptr() as usize;
         let end = base + text.len();
         let bytes = text.as_bytes();
         let vocab = &mut self.vocab;
@@ -446,11 +493,6 @@ impl<'a, K: NKey> Worker<'a, K> {
             }
         });
         intern_batch(batch, bytes, vocab, toks);
-        self.doc_ends.push(self.toks.len());
-        if self.toks.len() >= BLOCK_TOKENS {
-            self.flush_block()?;
-        }
-        Ok(())
     }
 
     fn flush_block(&mut self) -> Result<()> {

@@ -110,8 +110,47 @@ fn whitespace(bytes: &[u8], mut emit: impl FnMut(&[u8])) {
 }
 
 /// Bit i set when `chunk[i]` is a KenLM separator (`chunk` is 64 bytes).
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn space_mask(chunk: &[u8]) -> u64 {
+    // SSE2 (always present on x86_64): 16 bytes per compare, a quarter of the SWAR steps.
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+        _mm_set_epi64x, _mm_setzero_si128, _mm_sub_epi8,
+    };
+    let mut mask = 0u64;
+    for (k, w) in chunk.chunks_exact(16).enumerate() {
+        let mut lo = [0u8; 8];
+        let mut hi = [0u8; 8];
+        lo.copy_from_slice(&w[..8]);
+        hi.copy_from_slice(&w[8..]);
+        // SAFETY: these intrinsics only need SSE2, which every x86_64 CPU has (it is part of
+        // the target's baseline); they read no memory.
+        let bits = unsafe {
+            let v = _mm_set_epi64x(i64::from_le_bytes(hi), i64::from_le_bytes(lo));
+            let nul = _mm_cmpeq_epi8(v, _mm_setzero_si128());
+            let space = _mm_cmpeq_epi8(v, _mm_set1_epi8(0x20));
+            // 9 <= b <= 13 exactly when (b - 9) wraps to at most 4.
+            let t = _mm_sub_epi8(v, _mm_set1_epi8(9));
+            let ctrl = _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8(4)), t);
+            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(nul, space), ctrl))
+        };
+        mask |= (bits as u32 as u64 & 0xffff) << (16 * k);
+    }
+    mask
+}
+
+/// Bit i set when `chunk[i]` is a KenLM separator (`chunk` is 64 bytes).
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn space_mask(chunk: &[u8]) -> u64 {
+    space_mask_swar(chunk)
+}
+
+/// [`space_mask`] in portable SWAR steps of 8 bytes.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+#[inline(always)]
+fn space_mask_swar(chunk: &[u8]) -> u64 {
     let mut mask = 0u64;
     for (k, w) in chunk.chunks_exact(8).enumerate() {
         let mut b = [0u8; 8];
@@ -316,6 +355,23 @@ mod tests {
 
     /// The SWAR splitter equals the byte loop on every byte value, token lengths and positions
     /// around the 64-byte chunk boundaries.
+    /// The SSE2 mask equals the SWAR mask for every byte value at every position.
+    #[test]
+    fn space_mask_equals_swar() {
+        for c in 0..=255u8 {
+            for pos in 0..64 {
+                let mut chunk = [b'a'; 64];
+                chunk[pos] = c;
+                chunk[(pos + 17) % 64] = c.wrapping_add(1);
+                assert_eq!(
+                    space_mask(&chunk),
+                    space_mask_swar(&chunk),
+                    "{c:#x} at {pos}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn whitespace_equals_byte_loop() {
         fn reference(b: &[u8]) -> Vec<&[u8]> {
