@@ -24,6 +24,11 @@ pub trait NKey: Copy + Ord + Eq + Hash + Send + Sync + Default + Debug + 'static
     /// A well-mixed hash for slots of a hash table (independent of [`NKey::partition`]: the
     /// top bits are used, and they vary within a partition).
     fn slot_hash(self) -> u64;
+    /// A buffer of keys to be reused for counts, when the key type is `u64` (lets the reduce
+    /// write counts into pages a raw buffer has already faulted in).
+    fn reuse_as_counts(_buffer: Vec<Self>) -> Option<Vec<u64>> {
+        None
+    }
     const BYTES: usize;
     /// Append the key's `BYTES` bytes, little-endian (spill runs and checkpoints).
     fn write_le(self, out: &mut Vec<u8>);
@@ -91,6 +96,9 @@ impl NKey for u64 {
     #[inline(always)]
     fn slot_hash(self) -> u64 {
         mix(self)
+    }
+    fn reuse_as_counts(buffer: Vec<u64>) -> Option<Vec<u64>> {
+        Some(buffer)
     }
     const BYTES: usize = 8;
     #[inline]

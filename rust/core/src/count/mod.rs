@@ -1083,20 +1083,27 @@ fn reduce_in_memory<K: NKey>(
                 progress.check()?;
                 let bound: usize = pieces.iter().map(|(raw, run)| raw.len() + run.len()).sum();
                 tally.start(bound);
-                let mut spare: Vec<K> = Vec::new();
+                // The raw buffers' pages are resident already: the two largest take the keys
+                // and (for u64 keys) the counts.
+                let mut spare: Vec<Vec<K>> = Vec::new();
                 for (raw, run) in pieces {
                     for (&k, &c) in run.keys.iter().zip(&run.counts) {
                         tally.add(k, c);
                     }
                     drop(run);
                     tally.add_each(&raw);
-                    if raw.capacity() > spare.capacity() {
-                        spare = raw;
-                    }
+                    spare.push(raw);
+                    spare.sort_unstable_by_key(|b| std::cmp::Reverse(b.capacity()));
+                    spare.truncate(2);
                 }
+                let mut spare = spare.into_iter();
+                let keys = spare.next().unwrap_or_default();
+                let counts = spare
+                    .next()
+                    .and_then(K::reuse_as_counts)
+                    .unwrap_or_default();
                 let mut h = Histogram::new();
-                // The keys go into the largest raw buffer, whose pages are resident already.
-                let merged = tally.drain_into(spare, &mut h);
+                let merged = tally.drain_into(keys, counts, &mut h);
                 Ok((merged, h))
             })
             .collect()

@@ -203,13 +203,18 @@ impl<K: NKey> Tally<K> {
     /// The counted keys in table order (not sorted), leaving the table empty; adds their
     /// counts to `h`.
     pub fn drain(&mut self, h: &mut Histogram) -> Run<K> {
-        self.drain_into(Vec::new(), h)
+        self.drain_into(Vec::new(), Vec::new(), h)
     }
 
-    /// [`Tally::drain`], writing the keys into `keys` (its contents are dropped, its
-    /// allocation reused: a buffer whose pages are already faulted in saves touching fresh
-    /// ones).
-    pub fn drain_into(&mut self, mut keys: Vec<K>, h: &mut Histogram) -> Run<K> {
+    /// [`Tally::drain`], writing the keys into `keys` and the counts into `counts` (their
+    /// contents are dropped, their allocations reused: buffers whose pages are already faulted
+    /// in save touching fresh ones).
+    pub fn drain_into(
+        &mut self,
+        mut keys: Vec<K>,
+        mut counts: Vec<u64>,
+        h: &mut Histogram,
+    ) -> Run<K> {
         const SMALL: usize = 64;
         let n = self.len;
         // Every slot is written at the next free row, which only advances past occupied
@@ -217,7 +222,8 @@ impl<K: NKey> Tally<K> {
         // extra row takes the writes of empty slots after the last key.
         keys.clear();
         keys.resize(n + 1, K::default());
-        let mut counts = vec![0u64; n + 1];
+        counts.clear();
+        counts.resize(n + 1, 0);
         // Count-of-counts of small r (row 0 collects the empty slots).
         let mut small = [0u64; SMALL];
         let mut j = 0;
@@ -237,6 +243,7 @@ impl<K: NKey> Tally<K> {
         keys.truncate(n);
         keys.shrink_to_fit();
         counts.truncate(n);
+        counts.shrink_to_fit();
         for (r, &k) in small.iter().enumerate().skip(1) {
             if k > 0 {
                 h.add(r as u64, k);

@@ -302,6 +302,11 @@ pub(crate) fn decode_utf8<'a>(
     path: &std::path::Path,
     position: impl Fn(usize) -> Position,
 ) -> Result<(std::borrow::Cow<'a, str>, u64)> {
+    // simdutf8 validates valid text several times faster than std; std finds the position of
+    // an error.
+    if let Ok(s) = simdutf8::basic::from_utf8(bytes) {
+        return Ok((std::borrow::Cow::Borrowed(s), 0));
+    }
     match std::str::from_utf8(bytes) {
         Ok(s) => Ok((std::borrow::Cow::Borrowed(s), 0)),
         Err(e) => match opts.on_invalid {
