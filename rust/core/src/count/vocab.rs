@@ -383,7 +383,12 @@ impl LocalVocab {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
-        for &local in &self.pending {
+        // The shared table is probed at random: prefetch the slots a few words ahead.
+        const AHEAD: usize = 16;
+        for (i, &local) in self.pending.iter().enumerate() {
+            if let Some(&next) = self.pending.get(i + AHEAD) {
+                g.interner.prefetch(self.interner.hashes[next as usize]);
+            }
             let bytes = self.interner.strings.get(local);
             let hash = self.interner.hashes[local as usize];
             let (gid, _) = g.interner.intern_hashed(bytes, hash);
