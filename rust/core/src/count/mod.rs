@@ -726,6 +726,9 @@ impl<'a, K: NKey> Worker<'a, K> {
         for run in &mut self.runs {
             *run = Run::new();
         }
+        // The runs just freed sit between live allocations; under a budget their pages would
+        // otherwise stay resident on top of the next runs.
+        crate::memory::release_free_memory();
         Ok(())
     }
 
