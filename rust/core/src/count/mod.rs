@@ -5,15 +5,18 @@
 //!    its own vocabulary, in blocks of about 256k tokens.
 //! 2. Per block it fetches global ids for its new words (one lock), packs every n-gram into one
 //!    integer key ([`key::NKey`]) and appends it to one of 256 partition buffers, chosen by a
-//!    fixed-seed hash of the n-gram's text (so partitions do not depend on id assignment).
+//!    multiplicative hash of the key (under sampling, by the fixed-seed hash of the n-gram's
+//!    text, which also decides what is kept).
 //! 3. When a worker's raw buffers reach their share of the memory budget it sorts each partition
-//!    and folds it into a sorted run of (key, count).
-//! 4. At the end each partition's runs from all workers are merged (in parallel across
-//!    partitions). Partitions hold disjoint keys, so their count-of-counts add up exactly.
+//!    and folds it into a sorted run of (key, count); runs that outgrow the budget are spilled.
+//! 4. At the end each partition is reduced on its own, in parallel across partitions: in memory
+//!    by counting the workers' raw keys and runs in a hash table that fits the core's cache
+//!    ([`run::Tally`]), after a spill by a k-way merge of the sorted runs on disk. Partitions
+//!    hold disjoint keys, so their count-of-counts add up exactly.
 //!
-//! Sorting small partitions is cache-friendly and yields the count-of-counts and sorted runs
-//! for free, which is why this beats a hash map per thread. Every exported order is by count and
-//! token text, so results are identical for any thread count or shard split.
+//! A partition is small enough to be counted in cache, which is why this beats one big hash map
+//! per thread. Every exported order is by count and token text, so results are identical for any
+//! thread count or shard split.
 
 pub mod checkpoint;
 pub mod export;
