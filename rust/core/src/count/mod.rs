@@ -273,7 +273,7 @@ impl Spiller {
 }
 
 /// Tokens per prefetch batch when interning.
-const INTERN_BATCH: usize = 64;
+const INTERN_BATCH: usize = 32;
 
 /// A token of the current document waiting to be interned: its bytes are `text[start..start +
 /// len]`.
@@ -420,8 +420,8 @@ impl<'a, K: NKey> Worker<'a, K> {
 
     #[inline]
     fn add_document(&mut self, text: &str) -> Result<()> {
-        // Tokens are hashed and their intern slots prefetched a batch ahead of the lookups, so
-        // the cache misses of rare words overlap instead of stalling one after another.
+        // Tokens are hashed and their intern slots prefetched ahead of the lookups, so the
+        // cache misses of rare words overlap instead of stalling one after another.
         let base = text.as_ptr() as usize;
         let bytes = text.as_bytes();
         let vocab = &mut self.vocab;
@@ -462,7 +462,7 @@ impl<'a, K: NKey> Worker<'a, K> {
     }
 
     /// Tokenize and intern a document with any tokenizer (tokens may be rewritten into
-    /// scratch space).
+    /// scratch space), prefetching a batch of tokens ahead.
     fn add_tokens(&mut self, text: &str) {
         let base = text.as_ptr() as usize;
         let end = base + text.len();
